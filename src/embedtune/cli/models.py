@@ -1,0 +1,24 @@
+"""``embedtune models``: the models that load offline on this machine."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from embedtune.models.registry import list_models
+
+
+def models() -> None:
+    """List the pretrained models that load with no network, where each was found, or how to install it."""
+    table = Table(title="Offline models")
+    for col in ("name", "kind", "dim", "params", "found at / install with", "note"):
+        table.add_column(col, overflow="fold")
+    for spec, found in list_models():
+        where = f"[green]{found}[/]" if found else f"[yellow]{spec.install}[/]"
+        table.add_row(spec.name, spec.kind, str(spec.dim or "-"), f"{spec.params_m:g}M", where, spec.note)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models)

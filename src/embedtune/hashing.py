@@ -1,0 +1,57 @@
+"""Content hashes used for stable ids, stage fingerprints and cache keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_BLOCK = 1 << 20
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_json(obj: Any) -> str:
+    """Hash of a JSON-serialisable object, independent of key order."""
+    return sha256_text(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def iter_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every regular file under ``paths`` (files as given, folders recursively), sorted, hidden ones skipped."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                f for f in sorted(p.rglob("*"))
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def fingerprint_paths(paths: Iterable[str | Path]) -> dict[str, str]:
+    """``{path: sha256}`` for every existing file under ``paths`` (missing paths map to ``"missing"``)."""
+    return {str(f): (sha256_file(f) if f.exists() else "missing") for f in iter_files(paths)}
+
+
+def fingerprint_dir(path: str | Path) -> str:
+    """One hash for a whole folder (relative names and contents), e.g. a model directory."""
+    root = Path(path)
+    h = hashlib.sha256()
+    for f in iter_files([root]):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()

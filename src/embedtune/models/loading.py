@@ -1,0 +1,31 @@
+"""Load an embedding model as a SentenceTransformer, offline, whatever form it ships in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from embedtune.errors import EmbedtuneError
+from embedtune.models.registry import registry_spec, resolve_model
+
+# Never reach for a hub at run time: air-gapped users and CI have no network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def load_embedder(name_or_path: str | Path, device: str = "cpu"):  # -> SentenceTransformer
+    """A SentenceTransformer for a registry name, a model folder, or a cached hub id."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import StaticEmbedding
+
+    path = resolve_model(name_or_path)
+    spec = registry_spec(str(name_or_path))
+    if spec is not None and spec.kind != "embedding":
+        raise EmbedtuneError(f"model {spec.name!r} is a text generator, not an embedding model")
+    try:
+        if spec is not None and spec.loader == "model2vec-static":
+            return SentenceTransformer(modules=[StaticEmbedding.from_model2vec(str(path))], device=device)
+        return SentenceTransformer(str(path), device=device)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EmbedtuneError(f"{path}: cannot load as an embedding model ({first})") from None

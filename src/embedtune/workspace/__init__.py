@@ -1,0 +1,17 @@
+"""Run directories: a manifest of stages, atomic writes, skip-when-current and resume."""
+
+from embedtune.workspace.atomic import atomic_write, read_jsonl, write_json, write_jsonl
+from embedtune.workspace.manifest import Manifest, StageRecord
+from embedtune.workspace.workspace import StageRun, Workspace, default_workspace
+
+__all__ = [
+    "Manifest",
+    "StageRecord",
+    "StageRun",
+    "Workspace",
+    "atomic_write",
+    "default_workspace",
+    "read_jsonl",
+    "write_json",
+    "write_jsonl",
+]
