@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -9,14 +11,20 @@ from rich.table import Table
 from embedtune.models.registry import list_models
 
 
+def _disk_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
 def models() -> None:
     """List the pretrained models that load with no network, where each was found, or how to install it."""
     table = Table(title="Offline models")
-    for col in ("name", "kind", "dim", "params", "found at / install with", "note"):
+    for col in ("name", "kind", "dim", "params", "on disk", "found at / install with", "note"):
         table.add_column(col, overflow="fold")
     for spec, found in list_models():
-        where = f"[green]{found}[/]" if found else f"[yellow]{spec.install}[/]"
-        table.add_row(spec.name, spec.kind, str(spec.dim or "-"), f"{spec.params_m:g}M", where, spec.note)
+        where = f"[green]{found}[/]" if found else f"[yellow]not installed: {spec.install}[/]"
+        size = f"{_disk_mb(found):.0f} MB" if found else "-"
+        table.add_row(spec.name, spec.kind, str(spec.dim or "-"), f"{spec.params_m:g}M", size, where, spec.note)
     Console().print(table)
 
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from embedtune.errors import EmbedtuneError
+from embedtune.workspace import Workspace, read_jsonl
+
+CHUNKS_FILE = "chunks.jsonl"
 
 
 class Chunk(BaseModel):
-    """A passage as stored in ``chunks.jsonl``; ``id`` is stable: same document content, same id."""
+    """A passage as stored in ``chunks.jsonl``; ``id`` is stable: same document content, same id.
+
+    ``text`` is exactly what gets embedded: with ``title_included`` it is ``"<title>\\n<body>"``.
+    ``start_char``/``end_char`` locate the body in the document's extracted text (of ``page`` for PDFs).
+    """
 
     id: str
     doc_id: str
@@ -16,4 +27,22 @@ class Chunk(BaseModel):
     start_char: int
     end_char: int
     page: int | None = None
-    n_tokens: int
+    n_tokens: int = Field(description="tokens of `text` as the model sees it, special tokens included")
+    title_included: bool = False
+    duplicate_doc_ids: list[str] = Field(
+        default_factory=list, description="documents whose identical or near-identical chunk was dropped for this one"
+    )
+
+    @property
+    def body(self) -> str:
+        """The passage without the title line."""
+        return self.text.split("\n", 1)[1] if self.title_included else self.text
+
+
+def load_chunks(workspace: Workspace | str | Path) -> list[Chunk]:
+    """The chunks written by ``embedtune ingest`` into ``workspace``."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    path = ws.path(CHUNKS_FILE)
+    if not path.exists():
+        raise EmbedtuneError(f"{path}: no chunks yet; run `embedtune ingest PATH --workspace {ws.root}` first")
+    return [Chunk.model_validate(row) for row in read_jsonl(path)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Iterator
@@ -117,3 +118,5 @@ class Workspace:
         record.seconds = round(time.perf_counter() - t0, 3)
         self._save(record)
         shutil.rmtree(self.root / ".partial" / name, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (self.root / ".partial").rmdir()  # only when no other stage has partial work

@@ -1,0 +1,183 @@
+"""The ingest stage: input files -> ``chunks.jsonl`` + ``ingest_report.json`` in the workspace.
+
+Files are processed one by one and each file's chunks are cached in the stage's scratch folder, so an
+interrupted run resumes where it stopped; a rerun with the same inputs and settings does nothing.
+Bad inputs are skipped with a one-line warning; only a corpus with nothing usable is an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from rich.markup import escape
+
+from embedtune.corpus.chunk import CHUNKS_FILE, Chunk
+from embedtune.corpus.chunker import Chunker, ChunkSizes, chunk_sizes
+from embedtune.corpus.config import IngestConfig
+from embedtune.corpus.dedup import deduplicate
+from embedtune.corpus.discover import discover
+from embedtune.corpus.document import SourceFile
+from embedtune.corpus.loaders import load
+from embedtune.corpus.report import REPORT_FILE, IngestReport, TokenStats
+from embedtune.corpus.skips import NO_TEXT, Skipped
+from embedtune.corpus.tokenizer import ModelTokenizer, load_tokenizer
+from embedtune.errors import EmbedtuneError
+from embedtune.hashing import fingerprint_paths, sha256_json, sha256_text
+from embedtune.progress import console, progress_bar
+from embedtune.workspace import Workspace, write_json, write_jsonl
+
+STAGE = "ingest"
+FORMAT = 1  # bump when the chunk format or algorithm changes, so old results are not reused
+MAX_MESSAGES_PER_FILE = 10  # a file with 10,000 bad lines gets 10 warnings and a count
+
+
+class FileResult(BaseModel):
+    """What one input file gave; cached in the scratch folder so an interrupted ingest resumes."""
+
+    chunks: list[Chunk] = Field(default_factory=list)
+    documents: int = 0
+    encoding: str | None = None
+    skipped: str | None = Field(None, description="reason, when the whole file was skipped")
+    problems: dict[str, int] = Field(default_factory=dict, description="reason -> records skipped")
+    messages: list[str] = Field(default_factory=list)
+    empty: int = 0
+    too_short: int = 0
+
+
+def process_file(file: SourceFile, config: IngestConfig, chunker: Chunker) -> FileResult:
+    """Load and chunk one file; a bad file or record becomes a message, never an exception."""
+    try:
+        loaded = load(file, config)
+    except Skipped as e:
+        return FileResult(skipped=e.kind, messages=[str(e)])
+    messages = [str(p) for p in loaded.problems[:MAX_MESSAGES_PER_FILE]]
+    if len(loaded.problems) > MAX_MESSAGES_PER_FILE:
+        messages.append(f"{file.path}: {len(loaded.problems) - MAX_MESSAGES_PER_FILE} more bad records")
+    result = FileResult(
+        encoding=loaded.encoding,
+        problems=dict(Counter(p.kind for p in loaded.problems)),
+        messages=messages,
+        empty=loaded.empty_records,
+    )
+    if not loaded.documents:
+        result.skipped = NO_TEXT
+        result.messages.append(str(Skipped(file.path, NO_TEXT, "no usable records")))
+        return result
+    result.chunks, result.too_short = chunker.chunk(loaded.documents)
+    result.documents = len({d.doc_id for d in loaded.documents})
+    return result
+
+
+def _warn(message: str) -> None:
+    console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def ingest(
+    paths: str | Path | Iterable[str | Path],
+    workspace: Workspace | str | Path,
+    config: IngestConfig = IngestConfig(),
+) -> IngestReport:
+    """Read documents under ``paths`` into ``<workspace>/chunks.jsonl``; see the module docstring.
+
+    Raises EmbedtuneError when nothing usable was found (after warning about each skipped input).
+    """
+    t0 = time.perf_counter()
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    tok = load_tokenizer(config.model)
+    sizes = chunk_sizes(tok, config.chunk_tokens, config.overlap_tokens, config.include_title)
+    files, refused = discover(paths)
+    inputs = fingerprint_paths([f.path for f in files]) | {str(s.path): s.kind for s in refused}
+    params = config.model_dump() | {
+        "paths": [str(p) for p in paths],  # ids are relative to these
+        "chunk_tokens": sizes.chunk_tokens,
+        "overlap_tokens": sizes.overlap_tokens,
+        "max_tokens": tok.max_tokens,
+        "tokenizer": tok.fingerprint,
+        "format": FORMAT,
+    }
+    if ws.is_current(STAGE, inputs, params):
+        console.print(f"ingest is current, skipping ({ws.path(CHUNKS_FILE)})", highlight=False)
+        return IngestReport.load(ws.path(REPORT_FILE)).model_copy(update={"reused": True})
+
+    chunker = Chunker(tok, sizes, config.include_title, config.min_tokens)
+    for skip in refused:
+        _warn(str(skip))
+    with ws.stage(STAGE, inputs, params) as run:
+        params_key = sha256_json(params)
+        caches = [run.scratch / f"{sha256_text(params_key + f.source + inputs[str(f.path)])[:24]}.json" for f in files]
+        if done := sum(c.exists() for c in caches):
+            console.print(f"resuming: {done} of {len(files)} files already ingested", highlight=False)
+        results: list[tuple[SourceFile, FileResult]] = []
+        with progress_bar() as bar:
+            task = bar.add_task("ingest", total=len(files))
+            for file, cache in zip(files, caches, strict=True):
+                if cache.exists():
+                    result = FileResult.model_validate_json(cache.read_text(encoding="utf-8"))
+                else:
+                    result = process_file(file, config, chunker)
+                    write_json(cache, result.model_dump(mode="json"))
+                for message in result.messages:
+                    _warn(message)
+                results.append((file, result))
+                bar.advance(task)
+
+        kept, n_exact, n_near = deduplicate([c for _, r in results for c in r.chunks], config.near_duplicate_threshold)
+        report = _report(tok, sizes, config, refused, results)
+        report.chunks = len(kept)
+        report.dropped |= {"exact duplicate": n_exact, "near duplicate": n_near}
+        report.tokens = TokenStats.of([c.n_tokens for c in kept])
+        if not kept:
+            report.seconds = round(time.perf_counter() - t0, 2)
+            report.save(ws.path(REPORT_FILE))
+            raise EmbedtuneError(_nothing_usable(paths, report))
+        write_jsonl(run.add_output(CHUNKS_FILE), (c.model_dump(mode="json") for c in kept))
+        report.seconds = round(time.perf_counter() - t0, 2)
+        report.save(run.add_output(REPORT_FILE))
+        run.record.summary = {
+            "files": report.files_ingested,
+            "skipped": sum(report.files_skipped.values()),
+            "documents": report.documents,
+            "chunks": report.chunks,
+        }
+    return report
+
+
+def _report(
+    tok: ModelTokenizer,
+    sizes: ChunkSizes,
+    config: IngestConfig,
+    refused: list[Skipped],
+    results: list[tuple[SourceFile, FileResult]],
+) -> IngestReport:
+    """The report's settings and per-file counts (chunk counts are added after deduplication)."""
+    skipped = Counter(s.kind for s in refused) + Counter(r.skipped for _, r in results if r.skipped)
+    records = sum((Counter(r.problems) for _, r in results), Counter())
+    return IngestReport(
+        model=tok.name,
+        max_tokens=tok.max_tokens,
+        chunk_tokens=sizes.chunk_tokens,
+        overlap_tokens=sizes.overlap_tokens,
+        include_title=config.include_title,
+        min_tokens=config.min_tokens,
+        files_seen=len(refused) + len(results),
+        files_ingested=sum(1 for _, r in results if not r.skipped),
+        files_skipped=dict(sorted(skipped.items())),
+        records_skipped=dict(sorted(records.items())),
+        messages=[str(s) for s in refused] + [m for _, r in results for m in r.messages],
+        encodings={str(f.path): r.encoding for f, r in results if r.encoding},
+        documents=sum(r.documents for _, r in results),
+        dropped={"empty": sum(r.empty for _, r in results), "too short": sum(r.too_short for _, r in results)},
+    )
+
+
+def _nothing_usable(paths: list[str | Path], report: IngestReport) -> str:
+    where = ", ".join(map(str, paths))
+    if not report.files_seen:
+        return f"no input files found under {where}"
+    reasons = ", ".join(f"{n} {reason}" for reason, n in report.files_skipped.items()) or "no text in any of them"
+    return f"nothing usable was ingested from {where} ({report.files_seen} files: {reasons}); see the warnings above"

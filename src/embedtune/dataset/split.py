@@ -1,0 +1,133 @@
+"""Split queries into train / dev / eval by *source document*, so no eval document teaches the model.
+
+Splitting by query leaks: two synthetic questions about one document land on both sides and the eval score
+measures memorisation. Here every document goes to one side (a stable hash of its id, or a held-out source
+pattern), each query follows the document of its positive, and dev (checkpoint selection) is carved from the
+training documents so the eval split is never looked at before the final report.
+
+When the user brings real eval queries (``eval_qrels``), those are the eval set; by default the documents they
+judge relevant are still kept out of training (``exclude_eval_docs``), which measures generalisation to unseen
+documents. Turning it off is the transductive setting of GPL/Promptagator: every document of the corpus gets
+synthetic training queries, as it would in production.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from embedtune.dataset.leakage import find_near_duplicates
+
+
+class SplitConfig(BaseModel):
+    eval_fraction: float = Field(default=0.2, ge=0.0, lt=1.0, description="Share of documents held out for eval (no real eval set).")
+    dev_fraction: float = Field(default=0.1, ge=0.0, lt=1.0, description="Share of training documents kept for checkpoint selection.")
+    holdout_source: str | None = Field(default=None, description="Glob on chunk source paths: matching documents go to eval.")
+    exclude_eval_docs: bool = Field(default=True, description="Keep documents judged in real eval qrels out of training.")
+    near_duplicate_threshold: float = 0.8
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainQuery:
+    """A query with the chunk(s) that answer it, as written to ``train_pairs.jsonl``."""
+
+    query_id: str
+    query: str
+    positive_ids: tuple[str, ...]
+    weight: float = 1.0
+    source: str = ""
+
+
+@dataclass
+class SplitResult:
+    train: list[TrainQuery]
+    dev: list[TrainQuery]
+    eval_queries: dict[str, str]
+    eval_qrels: dict[str, dict[str, int]]
+    eval_docs: set[str]
+    report: dict = field(default_factory=dict)
+
+
+def _bucket(doc_id: str, seed: int, salt: str) -> float:
+    """A stable pseudo-random number in [0, 1) per document: same split on every run and machine."""
+    digest = hashlib.sha256(f"{seed}:{salt}:{doc_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_queries(
+    queries: Sequence[TrainQuery],
+    chunk_doc: Mapping[str, str],
+    chunk_source: Mapping[str, str],
+    config: SplitConfig | None = None,
+    eval_queries: Mapping[str, str] | None = None,
+    eval_qrels: Mapping[str, Mapping[str, int]] | None = None,
+) -> SplitResult:
+    """Assign documents to sides, then queries to their positive's side; drop training near-duplicates of eval.
+
+    Args:
+        queries: candidate training queries, each with its positive chunk ids.
+        chunk_doc: chunk id -> document id. chunk_source: chunk id -> source path (for ``holdout_source``).
+        eval_queries / eval_qrels: real eval queries and document-level judgments, if the user has them.
+    """
+    cfg = config or SplitConfig()
+    docs = sorted(set(chunk_doc.values()))
+    doc_source = {chunk_doc[c]: s for c, s in chunk_source.items()}
+    if eval_qrels:
+        eval_docs = {d for judged in eval_qrels.values() for d, s in judged.items() if s > 0} if cfg.exclude_eval_docs else set()
+        reason = "documents judged relevant in the eval qrels" if cfg.exclude_eval_docs else "none (transductive)"
+    elif cfg.holdout_source:
+        eval_docs = {d for d in docs if fnmatch.fnmatch(doc_source.get(d, ""), cfg.holdout_source)}
+        reason = f"source matches {cfg.holdout_source!r}"
+    else:
+        eval_docs = {d for d in docs if _bucket(d, cfg.seed, "eval") < cfg.eval_fraction}
+        reason = f"{cfg.eval_fraction:.0%} of documents by stable hash"
+    dev_docs = {d for d in docs if d not in eval_docs and _bucket(d, cfg.seed, "dev") < cfg.dev_fraction}
+
+    train: list[TrainQuery] = []
+    dev: list[TrainQuery] = []
+    synthetic_eval: list[TrainQuery] = []
+    for q in queries:
+        sides = {chunk_doc[c] for c in q.positive_ids if c in chunk_doc}
+        if not sides:
+            continue
+        if sides & eval_docs:
+            if not eval_qrels:
+                synthetic_eval.append(q)
+        elif sides & dev_docs:
+            dev.append(q)
+        else:
+            train.append(q)
+
+    if eval_qrels:
+        out_queries = {q: eval_queries[q] for q in eval_qrels if eval_queries and q in eval_queries}
+        out_qrels = {q: dict(j) for q, j in eval_qrels.items() if q in out_queries}
+    else:
+        out_queries = {q.query_id: q.query for q in synthetic_eval}
+        out_qrels = {q.query_id: {chunk_doc[c]: 1 for c in q.positive_ids if c in chunk_doc} for q in synthetic_eval}
+
+    eval_texts = list(out_queries.values())
+    candidates = train + dev
+    leaks = find_near_duplicates(eval_texts, [q.query for q in candidates], cfg.near_duplicate_threshold)
+    leaked = {j for _, j in leaks}
+    train = [q for j, q in enumerate(candidates[: len(train)]) if j not in leaked]
+    dev = [q for j, q in enumerate(candidates[len(candidates) - len(dev):], start=len(candidates) - len(dev)) if j not in leaked]
+    report = {
+        "documents": len(docs),
+        "eval_documents": len(eval_docs),
+        "eval_documents_rule": reason,
+        "dev_documents": len(dev_docs),
+        "train_queries": len(train),
+        "dev_queries": len(dev),
+        "eval_queries": len(out_queries),
+        "eval_source": "real (user qrels)" if eval_qrels else "synthetic queries of held-out documents",
+        "near_duplicates_of_eval_dropped": len(leaked),
+        "near_duplicate_examples": [
+            {"eval": eval_texts[i], "train": candidates[j].query} for i, j in leaks[:20]
+        ],
+    }
+    return SplitResult(train, dev, out_queries, out_qrels, eval_docs, report)

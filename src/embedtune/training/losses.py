@@ -1,0 +1,43 @@
+"""Build the training loss from the config: a contrastive loss, wrapped in MatryoshkaLoss.
+
+- ``mnrl``: MultipleNegativesRankingLoss (InfoNCE with in-batch + hard negatives; van den Oord et al. 2018,
+  Henderson et al. 2017). The default: the strongest simple choice for (query, passage[, negatives]) data.
+- ``cached-mnrl``: the same objective with GradCache (Gao et al. 2021): large effective batches in bounded
+  memory, at the cost of one extra forward pass.
+- ``gist``: GISTEmbedLoss (Solatorio 2024): the base model guides which in-batch negatives are dropped as
+  likely false negatives; use when the corpus has many near-duplicate passages.
+- ``triplet``: TripletLoss with a cosine margin, for data with exactly one negative and no batch structure.
+MatryoshkaLoss (Kusupati et al. 2022) trains prefixes of the vector to stand alone, so it can be cut to
+64-256 dims at serving time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from embedtune.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from torch import nn
+
+
+def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceTransformer | None = None) -> nn.Module:
+    from sentence_transformers.sentence_transformer import losses
+
+    if config.loss == "mnrl":
+        inner = losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+    elif config.loss == "cached-mnrl":
+        inner = losses.CachedMultipleNegativesRankingLoss(
+            model, scale=config.scale, mini_batch_size=config.mini_batch_size
+        )
+    elif config.loss == "gist":
+        if guide is None:
+            raise ValueError("the gist loss needs a guide model")
+        inner = losses.GISTEmbedLoss(model, guide, temperature=config.gist_temperature)
+    else:
+        inner = losses.TripletLoss(
+            model, distance_metric=losses.TripletDistanceMetric.COSINE, triplet_margin=config.triplet_margin
+        )
+    dims = config.resolved_dims(model.get_embedding_dimension())
+    return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims) if len(dims) > 1 else inner

@@ -1,0 +1,135 @@
+"""Fine-tune an embedding model with sentence-transformers' trainer; keep the best checkpoint; resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embedtune.models import load_embedder
+from embedtune.training.config import TrainConfig
+from embedtune.training.data import TrainPair, to_dataset
+from embedtune.training.evaluator import best_metric_key, build_ir_evaluator
+from embedtune.training.losses import build_loss
+
+
+@dataclass
+class EvalSplit:
+    """Held-out queries scored against a corpus during training."""
+
+    queries: Mapping[str, str]
+    corpus: Mapping[str, str]
+    relevant: Mapping[str, set[str]]
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    dims: list[int]
+    steps: int
+    seconds: float
+    train_rows: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_metric: float | None = None
+
+
+def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eval: bool, dims: list[int]) -> Any:
+    from sentence_transformers.sentence_transformer import SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    every = config.eval_every_steps or max(1, steps_per_epoch)
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(out),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=config.resolved_lr(),
+        warmup_ratio=config.warmup_ratio,
+        bf16=config.bf16,
+        # Identical texts in one batch would be false in-batch negatives.
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=every,
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model=best_metric_key(dims) if has_eval else None,
+        greater_is_better=True,
+        logging_steps=max(1, min(20, every)),
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_drop_last=False,
+        disable_tqdm=True,
+    )
+
+
+def train_model(
+    base_model: str | Path,
+    rows: Sequence[TrainPair],
+    output_dir: str | Path,
+    config: TrainConfig | None = None,
+    eval_split: EvalSplit | None = None,
+    negatives_pool: Sequence[str] = (),
+    n_negatives: int | None = None,
+) -> TrainResult:
+    """Train ``base_model`` on ``rows`` and save the best model to ``output_dir/model``.
+
+    Checkpoints go to ``output_dir/checkpoints``; calling again after an interruption resumes from the last one.
+    """
+    from sentence_transformers.sentence_transformer import SentenceTransformerTrainer
+    from transformers.trainer_utils import get_last_checkpoint
+
+    config = config or TrainConfig()
+    out = Path(output_dir)
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    model = load_embedder(base_model)
+    if config.max_seq_length:
+        model.max_seq_length = config.max_seq_length
+    if config.lora:
+        from embedtune.training.lora import add_lora
+
+        add_lora(model, config)
+    guide = load_embedder(base_model) if config.loss == "gist" else None
+    n_neg = n_negatives if n_negatives is not None else min((len(r.negatives) for r in rows), default=0)
+    if config.loss == "triplet":
+        n_neg = 1
+    dataset = to_dataset(rows, n_neg, pool=negatives_pool, seed=config.seed)
+    dims = config.resolved_dims(model.get_embedding_dimension()) or [model.get_embedding_dimension()]
+    evaluator = (
+        build_ir_evaluator(eval_split.queries, eval_split.corpus, eval_split.relevant, dims) if eval_split else None
+    )
+    steps_per_epoch = -(-len(dataset) // config.batch_size)
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=_training_args(config, ckpt_dir, steps_per_epoch, evaluator is not None, dims),
+        train_dataset=dataset,
+        loss=build_loss(model, config, guide),
+        evaluator=evaluator,
+    )
+    t0 = time.perf_counter()
+    state = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(ckpt_dir)))
+    seconds = time.perf_counter() - t0
+    if config.lora:
+        from embedtune.training.lora import merge_lora
+
+        merge_lora(model)
+    final = out / "model"
+    staging = out / ".model.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save(str(staging))
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+    history = [h for h in trainer.state.log_history if any(k.startswith("eval_") for k in h)]
+    (out / "train_history.json").write_text(json.dumps(trainer.state.log_history, indent=2))
+    return TrainResult(
+        model_dir=final, dims=dims, steps=state.global_step, seconds=round(seconds, 2), train_rows=len(dataset),
+        history=history, best_metric=trainer.state.best_metric,
+    )

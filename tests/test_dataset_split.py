@@ -1,0 +1,75 @@
+"""Splitting by document, dev carve-out, real eval sets, and the near-duplicate leakage check."""
+
+from __future__ import annotations
+
+from embedtune.dataset import SplitConfig, TrainQuery, split_queries
+from embedtune.dataset.leakage import find_near_duplicates
+
+
+def _corpus(n_docs: int = 50, chunks_per_doc: int = 2):
+    chunk_doc = {f"d{d}-c{c}": f"d{d}" for d in range(n_docs) for c in range(chunks_per_doc)}
+    chunk_source = {c: f"{'archive' if d.startswith('d1') else 'live'}/{d}.md" for c, d in chunk_doc.items()}
+    queries = [TrainQuery(f"q-{c}", f"topic{i} question{i}", (c,)) for i, c in enumerate(chunk_doc)]
+    return chunk_doc, chunk_source, queries
+
+
+def test_no_chunk_of_an_eval_document_reaches_training():
+    chunk_doc, chunk_source, queries = _corpus()
+    result = split_queries(queries, chunk_doc, chunk_source, SplitConfig(eval_fraction=0.3, dev_fraction=0.2))
+    train_docs = {chunk_doc[c] for q in result.train + result.dev for c in q.positive_ids}
+    assert result.eval_docs and not (train_docs & result.eval_docs)
+    assert {d for judged in result.eval_qrels.values() for d in judged} <= result.eval_docs
+    dev_docs = {chunk_doc[c] for q in result.dev for c in q.positive_ids}
+    assert dev_docs and not (dev_docs & {chunk_doc[c] for q in result.train for c in q.positive_ids})
+    assert len(result.train) + len(result.dev) + len(result.eval_queries) == len(queries)
+
+
+def test_split_is_stable_and_seeded():
+    chunk_doc, chunk_source, queries = _corpus()
+    a = split_queries(queries, chunk_doc, chunk_source)
+    b = split_queries(list(reversed(queries)), chunk_doc, chunk_source)
+    assert a.eval_docs == b.eval_docs
+    assert split_queries(queries, chunk_doc, chunk_source, SplitConfig(seed=1)).eval_docs != a.eval_docs
+
+
+def test_holdout_by_source_pattern():
+    chunk_doc, chunk_source, queries = _corpus()
+    result = split_queries(queries, chunk_doc, chunk_source, SplitConfig(holdout_source="archive/*"))
+    assert result.eval_docs == {d for d in chunk_doc.values() if d.startswith("d1")}
+
+
+def test_real_eval_set_keeps_its_judged_documents_out_of_training_unless_transductive():
+    chunk_doc, chunk_source, queries = _corpus()
+    eval_q, eval_qrels = {"u1": "a real user question"}, {"u1": {"d3": 1, "d4": 0}}
+    strict = split_queries(queries, chunk_doc, chunk_source, eval_queries=eval_q, eval_qrels=eval_qrels)
+    assert strict.eval_docs == {"d3"} and strict.eval_queries == eval_q
+    assert all(chunk_doc[c] != "d3" for q in strict.train + strict.dev for c in q.positive_ids)
+    assert any(chunk_doc[c] == "d4" for q in strict.train + strict.dev for c in q.positive_ids)
+    loose = split_queries(queries, chunk_doc, chunk_source, SplitConfig(exclude_eval_docs=False), eval_q, eval_qrels)
+    assert len(loose.train) + len(loose.dev) == len(queries)
+
+
+def test_planted_near_duplicate_of_an_eval_query_is_dropped_and_reported():
+    chunk_doc, chunk_source, queries = _corpus()
+    eval_q = {"u1": "Does vitamin D supplementation reduce fracture risk in older adults?"}
+    planted = TrainQuery("leak", "does vitamin D supplementation reduce the fracture risk in older adults", ("d2-c0",))
+    result = split_queries([*queries, planted], chunk_doc, chunk_source, eval_queries=eval_q, eval_qrels={"u1": {"d0": 1}})
+    assert "leak" not in {q.query_id for q in result.train + result.dev}
+    assert result.report["near_duplicates_of_eval_dropped"] == 1
+    assert result.report["near_duplicate_examples"][0]["train"] == planted.query
+
+
+def test_near_duplicate_finder_matches_brute_force():
+    import random
+
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(40)]
+    evals = [" ".join(rng.sample(vocab, rng.randint(3, 9))) for _ in range(60)]
+    trains = [" ".join(rng.sample(e.split(), max(1, len(e.split()) - rng.randint(0, 2)))) for e in evals[:30]]
+    trains += [" ".join(rng.sample(vocab, 5)) for _ in range(30)]
+    for t in (0.5, 0.8):
+        brute = sorted(
+            (i, j) for i, e in enumerate(evals) for j, tr in enumerate(trains)
+            if len(set(e.split()) & set(tr.split())) / len(set(e.split()) | set(tr.split())) >= t
+        )
+        assert sorted(find_near_duplicates(evals, trains, t)) == brute

@@ -1,0 +1,123 @@
+"""Training: the loss variants run, Matryoshka prefixes work, LoRA merges to a plain model, resume continues."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedtune.training import EvalSplit, TrainConfig, TrainPair, to_dataset, train_model
+from embedtune.training.config import TrainConfig as Cfg
+
+from conftest import sample_texts
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[TrainPair]:
+    """Title -> rest-of-abstract pairs from real SciFact text, with the next abstract as a negative."""
+    texts = sample_texts(96)
+    return [
+        TrainPair(query=t.split(".")[0], positive=t, negatives=(texts[(i + 1) % len(texts)],))
+        for i, t in enumerate(texts)
+    ]
+
+
+@pytest.fixture(scope="module")
+def split(pairs) -> EvalSplit:
+    corpus = {f"d{i}": p.positive for i, p in enumerate(pairs)}
+    return EvalSplit({f"q{i}": p.query for i, p in enumerate(pairs[:24])}, corpus, {f"q{i}": {f"d{i}"} for i in range(24)})
+
+
+def test_matryoshka_dims_default_to_halving_down_to_64():
+    assert Cfg().resolved_dims(384) == [384, 192, 96]
+    assert Cfg(matryoshka_dims=[64, 128, 256, 384]).resolved_dims(384) == [384, 256, 128, 64]
+    assert Cfg(matryoshka_dims=[]).resolved_dims(384) == []
+
+
+def test_rows_short_of_negatives_are_topped_up_not_dropped(pairs):
+    rows = [TrainPair("q", "p"), pairs[0]]
+    ds = to_dataset(rows, n_negatives=2, pool=["p", "x", "y", "z"])
+    assert ds.num_rows == 2 and ds.column_names == ["anchor", "positive", "negative_1", "negative_2"]
+    assert "p" not in (ds[0]["negative_1"], ds[0]["negative_2"])
+    with pytest.raises(ValueError, match="pool is too small"):
+        to_dataset(rows, n_negatives=3, pool=["p", "x"])
+
+
+@pytest.mark.parametrize("loss", ["mnrl", "cached-mnrl", "gist", "triplet"])
+def test_each_loss_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir, pairs, loss):
+    from sentence_transformers import SentenceTransformer
+
+    cfg = TrainConfig(loss=loss, batch_size=16, mini_batch_size=8, epochs=1, matryoshka_dims=[32, 16], learning_rate=1e-3)
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
+    assert result.steps == 6 and result.train_rows == len(pairs)
+    tuned = SentenceTransformer(str(result.model_dir), device="cpu")
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    text = [pairs[0].query]
+    assert not np.allclose(tuned.encode(text), base.encode(text))  # weights moved
+
+
+def test_eval_keeps_best_checkpoint_and_reports_every_dim(tmp_path, tiny_model_dir, pairs, split):
+    cfg = TrainConfig(batch_size=16, epochs=2, matryoshka_dims=[32, 16], learning_rate=1e-3, eval_every_steps=3)
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg, eval_split=split)
+    assert result.dims == [32, 16]
+    keys = set().union(*result.history)
+    assert {"eval_dim32_cosine_ndcg@10", "eval_dim16_cosine_ndcg@10"} <= keys
+    best = max(h["eval_dim32_cosine_ndcg@10"] for h in result.history if "eval_dim32_cosine_ndcg@10" in h)
+    assert result.best_metric == pytest.approx(best)
+
+
+def test_lora_trains_adapters_and_saves_a_merged_plain_model(tmp_path, tiny_model_dir, pairs):
+    from sentence_transformers import SentenceTransformer
+
+    cfg = TrainConfig(lora=True, lora_r=4, batch_size=16, epochs=1, matryoshka_dims=[])
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
+    files = {p.name for p in result.model_dir.rglob("*")}
+    assert "adapter_config.json" not in files  # merged: loads without peft or the base model
+    tuned = SentenceTransformer(str(result.model_dir), device="cpu")
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    assert not np.allclose(tuned.encode(["x y"]), base.encode(["x y"]))
+    assert sum(p.numel() for p in tuned.parameters()) == sum(p.numel() for p in base.parameters())
+
+
+def test_interrupted_training_resumes_from_last_checkpoint(tmp_path, tiny_model_dir, pairs, monkeypatch):
+    from transformers import TrainerCallback
+
+    class Kill(TrainerCallback):
+        def on_save(self, args, state, control, **kw):
+            if state.global_step == 3:
+                raise KeyboardInterrupt
+
+    import sentence_transformers.sentence_transformer as st
+
+    original = st.SentenceTransformerTrainer.__init__
+
+    def with_kill(self, *a, **kw):
+        original(self, *a, **kw)
+        self.add_callback(Kill())
+
+    cfg = TrainConfig(batch_size=16, epochs=1, matryoshka_dims=[], eval_every_steps=3)
+    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", with_kill)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
+    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", original)
+    assert (tmp_path / "out" / "checkpoints" / "checkpoint-3").exists()
+
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
+    log = json.loads((tmp_path / "out" / "train_history.json").read_text())
+    logged_steps = [h["step"] for h in log if "loss" in h]
+    assert result.steps == 6 and min(logged_steps) > 3  # steps 1-3 were not trained again
+
+
+def test_model_card_records_base_data_loss_and_comparison(tmp_path):
+    from embedtune.training.model_card import write_model_card
+
+    cfg = TrainConfig(loss="cached-mnrl")
+    path = write_model_card(
+        tmp_path, "all-MiniLM-L6-v2", cfg, {"training pairs": 812, "negatives per pair": 3}, [384, 192, 96],
+        [{"dim": 384, "base ndcg@10": 0.6451, "tuned ndcg@10": 0.6875, "p-value": 0.003}],
+    )
+    card = path.read_text()
+    assert "base_model: all-MiniLM-L6-v2" in card and "| training pairs | 812 |" in card
+    assert "`cached-mnrl` wrapped in MatryoshkaLoss" in card and "| learning_rate | 2e-05 |" in card
+    assert "| 384 | 0.6451 | 0.6875 | 0.0030 |" in card
