@@ -73,3 +73,53 @@ def test_near_duplicate_finder_matches_brute_force():
             if len(set(e.split()) & set(tr.split())) / len(set(e.split()) | set(tr.split())) >= t
         )
         assert sorted(find_near_duplicates(evals, trains, t)) == brute
+
+
+def _workspace(tmp_path):
+    from embedtune.corpus.chunk import Chunk
+    from embedtune.workspace import Workspace, write_jsonl
+
+    ws = Workspace(tmp_path / "ws")
+    chunks = [
+        Chunk(id=f"c{d}-{i}", doc_id=f"doc{d}", text=f"passage {d} {i}", source=f"corpus/doc{d}.md",
+              start_char=0, end_char=10, n_tokens=5)
+        for d in range(40) for i in range(2)
+    ]
+    write_jsonl(ws.path("chunks.jsonl"), (c.model_dump() for c in chunks))
+    queries = [
+        {"id": f"q{j}", "text": f"subject{j} detail{j}", "chunk_id": c.id, "doc_id": c.doc_id, "style": "question",
+         "backend": "offline", "positive_text": None}
+        for j, c in enumerate(chunks)
+    ]
+    write_jsonl(ws.path("queries.jsonl"), queries)
+    return ws
+
+
+def test_split_stage_writes_its_files_and_is_a_noop_when_current(tmp_path):
+    from embedtune.dataset import build_split, load_pairs
+    from embedtune.evaluation.beir import load_qrels, load_queries
+
+    ws = _workspace(tmp_path)
+    result = build_split(ws, SplitConfig(eval_fraction=0.25))
+    assert result is not None
+    train = load_pairs(ws.path("train_pairs.jsonl"))
+    dev = load_pairs(ws.path("dev_pairs.jsonl"))
+    eval_q = load_queries(ws.path("eval/queries.jsonl"))
+    qrels = load_qrels(ws.path("eval/qrels.tsv"))
+    assert len(train) + len(dev) + len(eval_q) == 80 and set(qrels) == set(eval_q)
+    assert train[0].source == "offline:question"
+    assert ws.stage_record("split").summary["train_queries"] == len(train)
+    assert build_split(ws, SplitConfig(eval_fraction=0.25)) is None
+    assert build_split(ws, SplitConfig(eval_fraction=0.3)) is not None
+
+
+def test_split_stage_without_queries_says_what_to_run(tmp_path):
+    import pytest
+
+    from embedtune.dataset import build_split
+    from embedtune.errors import EmbedtuneError
+
+    ws = _workspace(tmp_path)
+    ws.path("queries.jsonl").unlink()
+    with pytest.raises(EmbedtuneError, match="run `embedtune generate"):
+        build_split(ws)

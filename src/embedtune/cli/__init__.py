@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app); one owner per module.
-_COMMAND_MODULES = ("run", "ingest", "evaluate", "generate", "models")
+_COMMAND_MODULES = ("run", "ingest", "split", "train", "evaluate", "models")
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"embedtune.cli.{_name}").register(app)
 
@@ -38,10 +38,9 @@ def main() -> None:
         sys.exit(e.exit_code)
     except (typer.Abort, EOFError):
         sys.exit(1)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except typer.TyperException as e:  # usage errors: unknown option, bad value
+        show = getattr(e, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(e, "exit_code", 2))

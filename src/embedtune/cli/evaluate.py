@@ -1,7 +1,164 @@
-"""Placeholder until the command lands."""
+"""``embedtune eval`` (score systems on a BEIR folder) and ``embedtune baseline`` (where do I stand? train?)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from embedtune.errors import EmbedtuneError
+from embedtune.models.registry import DEFAULT_MODEL
+
+DatasetOpt = Annotated[
+    Path, typer.Option("--dataset", help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")
+]
+SplitOpt = Annotated[str, typer.Option(help="Which qrels/<split>.tsv to evaluate.")]
+ModelOpt = Annotated[str, typer.Option(help="Embedding model: registry name, folder, or cached hub id.")]
+RerankOpt = Annotated[
+    str | None, typer.Option(help="Cross-encoder folder (or cached hub id) re-scoring the dense top-N.")
+]
+RerankTopOpt = Annotated[int, typer.Option(help="How many first-stage documents the cross-encoder re-scores.")]
+
+
+def _ints(spec: str | None, what: str) -> list[int] | None:
+    if spec is None:
+        return None
+    try:
+        values = [int(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise EmbedtuneError(f"{what} must be comma-separated integers, got {spec!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise EmbedtuneError(f"{what} must be positive integers, got {spec!r}")
+    return values
+
+
+def _floats(spec: str | None, what: str) -> list[float] | None:
+    if spec is None:
+        return None
+    try:
+        return [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise EmbedtuneError(f"{what} must be comma-separated numbers, got {spec!r}") from None
+
+
+def _quiet_libraries() -> None:
+    """Keep the terminal to our own tables and bars: no per-load weight reports or download bars."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+
+def evaluate(
+    dataset: DatasetOpt,
+    split: SplitOpt = "test",
+    model: ModelOpt = DEFAULT_MODEL,
+    dense: Annotated[bool, typer.Option("--dense/--no-dense", help="Evaluate the dense model.")] = True,
+    bm25: Annotated[bool, typer.Option("--bm25", help="Evaluate BM25.")] = False,
+    hybrid: Annotated[bool, typer.Option("--hybrid", help="Evaluate BM25 + dense fused by RRF.")] = False,
+    rerank: RerankOpt = None,
+    rerank_top: RerankTopOpt = 20,
+    dims: Annotated[str | None, typer.Option(help="Matryoshka dimensions, e.g. 384,256,128,64.")] = None,
+    metrics: Annotated[
+        str | None, typer.Option(help="e.g. ndcg@10,recall@100 (default: ndcg/recall/precision/mrr/map @1,3,5,10,100).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    workspace: Annotated[
+        Path | None, typer.Option(help="Run directory: its cache/embeddings/ holds corpus embeddings.")
+    ] = None,
+    per_query: Annotated[bool, typer.Option("--per-query", help="Include per-query scores in the JSON.")] = False,
+    bm25_fields: Annotated[
+        str, typer.Option(help="multifield (title and text as BM25 fields, BEIR/Pyserini) or flat (joined).")
+    ] = "multifield",
+    rrf_k: Annotated[int, typer.Option(help="Reciprocal rank fusion constant.")] = 60,
+    hybrid_weights: Annotated[str | None, typer.Option(help="RRF weights for bm25,dense, e.g. 1,2.")] = None,
+) -> None:
+    """Evaluate dense, BM25, hybrid and reranked retrieval on a BEIR folder; the first system is the reference."""
+    from embedtune.evaluation import build_retrievers, evaluate_retrievers, load_beir, parse_metrics
+    from embedtune.evaluation.render import evaluation_html, print_evaluation
+    from embedtune.retrieval.embedding_cache import default_cache_dir
+    from embedtune.workspace import write_json
+
+    chosen = parse_metrics(metrics) if metrics is not None else None  # bad names fail before any work
+    dim_list = _ints(dims, "--dims")
+    weights = _floats(hybrid_weights, "--hybrid-weights")
+    if weights is not None and len(weights) != 2:
+        raise EmbedtuneError(f"--hybrid-weights takes two numbers (bm25,dense), got {hybrid_weights!r}")
+    data = load_beir(dataset, split)
+    for w in data.warnings:
+        typer.secho(f"warning: {w}", fg="yellow", err=True)
+    _quiet_libraries()
+    retrievers = build_retrievers(
+        model, dense=dense, dims=dim_list, bm25=bm25, hybrid=hybrid, rerank=rerank, rerank_top=rerank_top,
+        rrf_k=rrf_k, hybrid_weights=weights, bm25_fields=bm25_fields,
+        cache_dir=default_cache_dir(workspace) if workspace is not None else None,
+    )
+    report = evaluate_retrievers(
+        retrievers, data.corpus, data.queries, data.qrels, chosen,
+        comparison_metrics=chosen, dataset=data.name, split=split, warnings=data.warnings,
+    )
+    print_evaluation(report)
+    if json_out is not None:
+        write_json(json_out, report.to_json(per_query=per_query))
+        typer.echo(f"wrote {json_out}")
+    if html_out is not None:
+        evaluation_html(report).save(html_out)
+        typer.echo(f"wrote {html_out}")
+
+
+def baseline(
+    dataset: DatasetOpt,
+    workspace: Annotated[Path, typer.Option(help="Run directory: baseline.json and baseline.html go here.")],
+    split: SplitOpt = "test",
+    model: ModelOpt = DEFAULT_MODEL,
+    rerank: RerankOpt = None,
+    rerank_top: RerankTopOpt = 20,
+    force: Annotated[
+        bool, typer.Option("--force", help="Recompute even when the workspace's baseline is current.")
+    ] = False,
+) -> None:
+    """Establish a baseline before training: BM25, dense, hybrid (and rerank), where queries fail, and a verdict."""
+    import json
+
+    from embedtune.evaluation import load_beir, run_baseline
+    from embedtune.evaluation.render import baseline_html, print_baseline
+    from embedtune.hashing import fingerprint_paths
+    from embedtune.models import resolve_model
+    from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
+    from embedtune.retrieval.rerank import resolve_cross_encoder
+    from embedtune.workspace import Workspace, write_json
+
+    data = load_beir(dataset, split)
+    for w in data.warnings:
+        typer.secho(f"warning: {w}", fg="yellow", err=True)
+    ws = Workspace(workspace)
+    files = [dataset / "corpus.jsonl", dataset / "queries.jsonl", dataset / "qrels" / f"{split}.tsv"]
+    inputs = {str(Path(k).relative_to(dataset)): v for k, v in fingerprint_paths(files).items()}
+    params = {"split": split, "model": model, "model_hash": model_fingerprint(resolve_model(model)),
+              "rerank": rerank, "rerank_top": rerank_top,
+              "rerank_hash": model_fingerprint(resolve_cross_encoder(rerank)) if rerank else None}
+    if not force and ws.is_current("baseline", inputs, params):
+        verdict = json.loads(ws.path("baseline.json").read_text(encoding="utf-8"))["verdict"]
+        typer.echo(f"baseline is current in {ws.root} (use --force to recompute)")
+        typer.echo(verdict["headline"])
+        for line in verdict["findings"]:
+            typer.echo(f"  - {line}")
+        return
+    _quiet_libraries()
+    with ws.stage("baseline", inputs, params) as stage:
+        report = run_baseline(
+            data.corpus, data.queries, data.qrels, model=model, rerank=rerank, rerank_top=rerank_top,
+            cache_dir=default_cache_dir(ws.root), dataset=data.name, split=split, warnings=data.warnings,
+        )
+        write_json(stage.add_output("baseline.json"), report.to_json())
+        baseline_html(report).save(stage.add_output("baseline.html"))
+        stage.record.summary = {"verdict": report.verdict.label, "best_cheap_system": report.best_cheap}
+    print_baseline(report)
+    typer.echo(f"wrote {ws.path('baseline.json')} and {ws.path('baseline.html')}")
+
 
 def register(app: typer.Typer) -> None:
-    """No commands yet."""
+    app.command("eval")(evaluate)
+    app.command("baseline")(baseline)

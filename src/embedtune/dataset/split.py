@@ -41,6 +41,7 @@ class TrainQuery:
     positive_ids: tuple[str, ...]
     weight: float = 1.0
     source: str = ""
+    positive_text: str | None = None  # train on this instead of the chunk text (e.g. inverse cloze)
 
 
 @dataclass

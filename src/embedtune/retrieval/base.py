@@ -5,6 +5,8 @@ A *run* maps query id -> {doc id: score}, the trec_eval / pytrec_eval / ranx con
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,3 +40,22 @@ class Retriever(ABC):
     @abstractmethod
     def search(self, queries: Mapping[str, str], k: int = 100) -> Run:
         """Top-``k`` documents per query id."""
+
+
+def ranked(scores: Mapping[str, float]) -> list[str]:
+    """Doc ids best first; ties broken by doc id, descending, exactly as trec_eval (and so pytrec_eval) ranks."""
+    return [d for d, _ in sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)]
+
+
+def truncate_run(run: Mapping[str, Mapping[str, float]], k: int) -> Run:
+    """Keep each query's top-``k`` documents (trec_eval order)."""
+    return {q: {d: float(scores[d]) for d in ranked(scores)[:k]} for q, scores in run.items()}
+
+
+def corpus_hash(docs: Sequence[Document]) -> str:
+    """Content hash of a corpus in order (ids, titles, bodies): the identity of an index or embedding matrix."""
+    h = hashlib.sha256()
+    for d in docs:  # streamed: a million chunks never become one big string
+        h.update(json.dumps([d.id, d.title, d.text], ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()

@@ -16,6 +16,9 @@ class TrainConfig(BaseModel):
     matryoshka_dims: list[int] | None = Field(
         default=None, description="Dims trained to stand alone; None = model dim halved down to 64; [] = off."
     )
+    hard_negatives: int = Field(
+        default=1, ge=0, description="Mined negatives per query used in training (each adds a passage per row)."
+    )
     epochs: float = 1.0
     batch_size: int = 32
     mini_batch_size: int = Field(default=16, description="cached-mnrl: forward chunk size (memory bound).")

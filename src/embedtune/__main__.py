@@ -1,0 +1,5 @@
+"""``python -m embedtune`` runs the CLI."""
+
+from embedtune.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The split stage: ``chunks.jsonl`` + ``queries.jsonl`` (+ optional real eval set) -> train / dev / eval files.
+
+Writes, in the workspace:
+- ``train_pairs.jsonl`` and ``dev_pairs.jsonl``: ``{query_id, query, positive_ids, weight, source, positive_text}``
+- ``eval/queries.jsonl`` (BEIR ``_id``/``text``) and ``eval/qrels.tsv`` (document-level judgments)
+- ``split_report.json``
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from embedtune.corpus import load_chunks
+from embedtune.dataset.split import SplitConfig, SplitResult, TrainQuery, split_queries
+from embedtune.errors import EmbedtuneError
+from embedtune.hashing import fingerprint_paths
+from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
+from embedtune.workspace.atomic import atomic_write
+
+STAGE = "split"
+TRAIN_PAIRS, DEV_PAIRS = "train_pairs.jsonl", "dev_pairs.jsonl"
+EVAL_QUERIES, EVAL_QRELS, REPORT = "eval/queries.jsonl", "eval/qrels.tsv", "split_report.json"
+
+
+def _generated_queries(ws: Workspace) -> list[TrainQuery]:
+    path = ws.path("queries.jsonl")
+    if not path.exists():
+        raise EmbedtuneError(f"{path}: no training queries yet; run `embedtune generate --workspace {ws.root}` first")
+    return [
+        TrainQuery(
+            query_id=row["id"], query=row["text"], positive_ids=(row["chunk_id"],),
+            weight=float(row.get("weight", 1.0)), source=f"{row.get('backend', '')}:{row.get('style', '')}",
+            positive_text=row.get("positive_text"),
+        )
+        for row in read_jsonl(path)
+    ]
+
+
+def _write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:
+    with atomic_write(path) as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for qid, judged in qrels.items():
+            for doc, score in judged.items():
+                f.write(f"{qid}\t{doc}\t{score}\n")
+
+
+def build_split(
+    workspace: Workspace | str | Path,
+    config: SplitConfig | None = None,
+    eval_queries: dict[str, str] | None = None,
+    eval_qrels: dict[str, dict[str, int]] | None = None,
+) -> SplitResult | None:
+    """Run the split stage; returns None when it is already current."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    cfg = config or SplitConfig()
+    inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("queries.jsonl")])
+    params = {"config": cfg.model_dump(), "eval_queries": eval_queries, "eval_qrels": eval_qrels}
+    if ws.is_current(STAGE, inputs, params):
+        return None
+    chunks = load_chunks(ws)
+    queries = _generated_queries(ws)
+    chunk_doc = {c.id: c.doc_id for c in chunks}
+    result = split_queries(queries, chunk_doc, {c.id: c.source for c in chunks}, cfg, eval_queries, eval_qrels)
+    if not result.train:
+        raise EmbedtuneError(f"{ws.root}: the split left no training queries ({result.report})")
+    if not result.eval_queries:
+        raise EmbedtuneError(f"{ws.root}: the split left no eval queries; raise --eval-fraction or pass a real eval set")
+    with ws.stage(STAGE, inputs, params) as run:
+        for name, rows in ((TRAIN_PAIRS, result.train), (DEV_PAIRS, result.dev)):
+            write_jsonl(run.add_output(name), ({**asdict(q), "positive_ids": list(q.positive_ids)} for q in rows))
+        write_jsonl(run.add_output(EVAL_QUERIES), ({"_id": q, "text": t} for q, t in result.eval_queries.items()))
+        _write_qrels(run.add_output(EVAL_QRELS), result.eval_qrels)
+        write_json(run.add_output(REPORT), result.report)
+        run.record.summary = {k: v for k, v in result.report.items() if isinstance(v, int)}
+    return result
+
+
+def load_pairs(path: str | Path) -> list[TrainQuery]:
+    """Rows of ``train_pairs.jsonl`` / ``dev_pairs.jsonl``."""
+    return [
+        TrainQuery(**{**row, "positive_ids": tuple(row["positive_ids"])}) for row in read_jsonl(path)
+    ]

@@ -1,0 +1,162 @@
+"""Load and validate a retrieval test collection in BEIR layout.
+
+A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl`` (``_id``, ``text``) and
+``qrels/<split>.tsv`` (``query-id corpus-id score``, a header line optional; TREC's four-column
+``qid 0 docid score`` is accepted too). Scores are graded relevance: > 0 is relevant, 0 (or less) is a judged
+non-relevant document.
+
+Every problem is reported as one line naming the file (and line). Judgments pointing at documents or queries
+that the folder does not contain are dropped with a warning that counts them (a corpus subset or a stale
+qrels file is common and the rest stays usable); if *every* judgment dangles the folder is rejected, since
+then the corpus or split is the wrong one.
+
+Reference: Thakur et al., "BEIR: A Heterogeneous Benchmark for Zero-shot Evaluation of Information Retrieval
+Models" (NeurIPS 2021 Datasets and Benchmarks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embedtune.errors import InputError
+from embedtune.retrieval.base import Document
+from embedtune.workspace.atomic import read_jsonl
+
+Qrels = dict[str, dict[str, int]]
+
+LAYOUT = "a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
+
+
+@dataclass
+class BeirDataset:
+    """One split of a BEIR collection, validated: every judged query has text, every judged doc exists."""
+
+    name: str
+    split: str
+    corpus: list[Document]
+    queries: dict[str, str]
+    qrels: Qrels
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def no_relevant(self) -> list[str]:
+        """Judged queries whose judgments are all non-relevant (score <= 0): they cannot be scored."""
+        return [q for q, docs in self.qrels.items() if not any(s > 0 for s in docs.values())]
+
+    @property
+    def evaluable_queries(self) -> dict[str, str]:
+        """Queries of this split with at least one relevant document, in qrels order."""
+        empty = set(self.no_relevant)
+        return {q: self.queries[q] for q in self.qrels if q not in empty}
+
+
+def available_splits(path: str | Path) -> list[str]:
+    """Split names that have a ``qrels/<split>.tsv`` file."""
+    return sorted(p.stem for p in (Path(path) / "qrels").glob("*.tsv"))
+
+
+def load_corpus(path: str | Path) -> list[Document]:
+    """Documents of a ``corpus.jsonl``, in file order; a missing ``_id`` or a duplicate id is an error."""
+    docs: list[Document] = []
+    seen: set[str] = set()
+    for line, row in enumerate(read_jsonl(path), 1):
+        doc_id = row.get("_id")
+        if doc_id is None or str(doc_id) == "":
+            raise InputError(path, "document without an _id", line=line)
+        doc_id = str(doc_id)
+        if doc_id in seen:
+            raise InputError(path, f"duplicate document _id {doc_id!r}", line=line)
+        seen.add(doc_id)
+        docs.append(Document(id=doc_id, text=str(row.get("text") or ""), title=str(row.get("title") or "")))
+    if not docs:
+        raise InputError(path, "the corpus is empty")
+    return docs
+
+
+def load_queries(path: str | Path) -> dict[str, str]:
+    """``{query id: text}`` of a ``queries.jsonl``."""
+    queries: dict[str, str] = {}
+    for line, row in enumerate(read_jsonl(path), 1):
+        qid = row.get("_id")
+        if qid is None or str(qid) == "":
+            raise InputError(path, "query without an _id", line=line)
+        queries[str(qid)] = str(row.get("text") or "")
+    return queries
+
+
+def load_qrels(path: str | Path) -> Qrels:
+    """``{query id: {doc id: grade}}`` of a qrels TSV (negative grades become 0, i.e. judged non-relevant)."""
+    qrels: Qrels = {}
+    with open(path, encoding="utf-8") as f:
+        for line, raw in enumerate(f, 1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if len(parts) == 4:  # TREC: qid iteration docid grade
+                parts = [parts[0], parts[2], parts[3]]
+            if len(parts) != 3:
+                raise InputError(path, f"expected 'query-id corpus-id score', got {len(parts)} columns", line=line)
+            qid, doc_id, grade = parts
+            try:
+                value = int(float(grade))
+            except ValueError:
+                if line == 1:  # the header
+                    continue
+                raise InputError(path, f"relevance score {grade!r} is not a number", line=line) from None
+            qrels.setdefault(qid, {})[doc_id] = max(value, 0)
+    return qrels
+
+
+def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
+    """Load one split of a BEIR folder, keeping only the queries judged in that split."""
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError(root, f"no such dataset folder ({LAYOUT})")
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        if not (root / name).is_file():
+            raise InputError(root / name, f"missing ({LAYOUT})")
+    qrels_path = root / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        have = ", ".join(available_splits(root)) or "none"
+        raise InputError(qrels_path, f"no qrels for split {split!r} (splits here: {have})")
+
+    corpus = load_corpus(root / "corpus.jsonl")
+    all_queries = load_queries(root / "queries.jsonl")
+    raw = load_qrels(qrels_path)
+    n_lines = sum(len(d) for d in raw.values())
+    if n_lines == 0:
+        raise InputError(qrels_path, f"split {split!r} has no judgments")
+
+    doc_ids = {d.id for d in corpus}
+    warnings: list[str] = []
+    unknown_docs = sum(d not in doc_ids for docs in raw.values() for d in docs)
+    unknown_queries = [q for q in raw if q not in all_queries]
+    if unknown_docs == n_lines:
+        raise InputError(qrels_path, f"none of its {n_lines:,} judgments points at a document in corpus.jsonl "
+                                     f"(wrong corpus for this qrels file?)")
+    if len(unknown_queries) == len(raw):
+        raise InputError(qrels_path, f"none of its {len(raw):,} query ids is in queries.jsonl "
+                                     f"(wrong queries file for this qrels file?)")
+    if unknown_docs:
+        warnings.append(f"{qrels_path}: dropped {unknown_docs:,} of {n_lines:,} judgments whose corpus-id is not "
+                        f"in corpus.jsonl")
+    if unknown_queries:
+        warnings.append(f"{qrels_path}: dropped {len(unknown_queries):,} judged queries missing from queries.jsonl "
+                        f"(e.g. {unknown_queries[0]!r})")
+    qrels = {
+        q: {d: g for d, g in docs.items() if d in doc_ids}
+        for q, docs in raw.items()
+        if q in all_queries
+    }
+    dataset = BeirDataset(
+        name=root.resolve().name,
+        split=split,
+        corpus=corpus,
+        queries={q: all_queries[q] for q in qrels},
+        qrels=qrels,
+        warnings=warnings,
+    )
+    if not dataset.evaluable_queries:
+        raise InputError(qrels_path, f"split {split!r} has no query with a relevant document (score > 0)")
+    return dataset

@@ -1,0 +1,90 @@
+"""The train stage: mined triplets (or plain pairs) + dev pairs in a workspace -> ``train/model``.
+
+Checkpoints live in ``train/checkpoints`` and carry the hash of the settings that made them, so a rerun after
+a kill resumes, while a rerun with other settings starts fresh instead of resuming someone else's run.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+from embedtune.corpus import load_chunks
+from embedtune.dataset import load_pairs
+from embedtune.hashing import fingerprint_paths, sha256_json
+from embedtune.models import resolve_model
+from embedtune.retrieval.embedding_cache import model_fingerprint
+from embedtune.training.config import TrainConfig
+from embedtune.training.data import TrainPair
+from embedtune.training.model_card import write_model_card
+from embedtune.training.train import EvalSplit, TrainResult, train_model
+from embedtune.workspace import Workspace
+
+STAGE = "train"
+TRAIN_DIR = "train"
+MAX_DEV_CORPUS = 20_000  # dev evaluation runs every epoch: cap the corpus it encodes
+
+
+def _rows(ws: Workspace, texts: dict[str, str]) -> tuple[list[TrainPair], str]:
+    if ws.path("train_triplets.jsonl").exists():
+        from embedtune.mining import load_triplets
+
+        return load_triplets(ws.path("train_triplets.jsonl")), "train_triplets.jsonl"
+    pairs = load_pairs(ws.path("train_pairs.jsonl"))
+    return [
+        TrainPair(p.query, p.positive_text or texts[c]) for p in pairs for c in p.positive_ids if c in texts
+    ], "train_pairs.jsonl"
+
+
+def _dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | None:
+    path = ws.path("dev_pairs.jsonl")
+    dev = load_pairs(path) if path.exists() else []
+    if not dev:
+        return None
+    relevant = {p.query_id: set(p.positive_ids) for p in dev}
+    ids = list(texts)
+    if len(ids) > MAX_DEV_CORPUS:
+        needed = set().union(*relevant.values())
+        others = [i for i in ids if i not in needed]
+        ids = sorted(needed) + random.Random(seed).sample(others, MAX_DEV_CORPUS - len(needed))
+    return EvalSplit({p.query_id: p.query for p in dev}, {i: texts[i] for i in ids}, relevant)
+
+
+def train_stage(
+    workspace: Workspace | str | Path, base_model: str = "all-MiniLM-L6-v2", config: TrainConfig | None = None
+) -> TrainResult | None:
+    """Train on the workspace's training data; None when ``train/model`` is already current."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    cfg = config or TrainConfig()
+    files = ["chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl", "train_triplets.jsonl"]
+    inputs = fingerprint_paths([ws.path(f) for f in files if ws.path(f).exists()])
+    params = {"base_model": model_fingerprint(resolve_model(base_model)), "config": cfg.model_dump()}
+    if ws.is_current(STAGE, inputs, params):
+        return None
+    chunks = load_chunks(ws)
+    texts = {c.id: c.text for c in chunks}
+    rows, source = _rows(ws, texts)
+    out = ws.path(TRAIN_DIR)
+    stamp = out / "checkpoints" / "settings.sha256"
+    if stamp.exists() and stamp.read_text() != sha256_json(params):
+        shutil.rmtree(out / "checkpoints")  # other settings: do not resume from them
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    stamp.write_text(sha256_json(params))
+    with ws.stage(STAGE, inputs, params) as run:
+        result = train_model(
+            base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
+            negatives_pool=list(texts.values()), n_negatives=cfg.hard_negatives if source != "train_pairs.jsonl" else 0,
+        )
+        write_model_card(
+            result.model_dir, str(base_model), cfg,
+            {"training rows": result.train_rows, "from": source, "hard negatives per row": cfg.hard_negatives,
+             "steps": result.steps, "train seconds": result.seconds},
+            result.dims,
+        )
+        for f in sorted(result.model_dir.rglob("*")):
+            if f.is_file():
+                run.add_output(str(f.relative_to(ws.root)))
+        run.record.summary = {"rows": result.train_rows, "steps": result.steps, "seconds": result.seconds,
+                              "best_dev_ndcg@10": result.best_metric}
+    return result
