@@ -81,32 +81,42 @@ def test_lora_trains_adapters_and_saves_a_merged_plain_model(tmp_path, tiny_mode
 
 
 def test_interrupted_training_resumes_from_last_checkpoint(tmp_path, tiny_model_dir, pairs, monkeypatch):
+    import sentence_transformers.sentence_transformer as st
     from transformers import TrainerCallback
 
-    class Kill(TrainerCallback):
-        def on_save(self, args, state, control, **kw):
-            if state.global_step == 3:
-                raise KeyboardInterrupt
+    trained_steps: list[int] = []
 
-    import sentence_transformers.sentence_transformer as st
+    class KillAtThreeAndRecord(TrainerCallback):
+        def __init__(self, kill: bool) -> None:
+            self.kill = kill
+
+        def on_step_end(self, args, state, control, **kw):
+            trained_steps.append(state.global_step)
+
+        def on_save(self, args, state, control, **kw):
+            if self.kill and state.global_step == 3:
+                raise KeyboardInterrupt
 
     original = st.SentenceTransformerTrainer.__init__
 
-    def with_kill(self, *a, **kw):
-        original(self, *a, **kw)
-        self.add_callback(Kill())
+    def patched(kill: bool):
+        def init(self, *a, **kw):
+            original(self, *a, **kw)
+            self.add_callback(KillAtThreeAndRecord(kill))
+
+        return init
 
     cfg = TrainConfig(batch_size=16, epochs=1, matryoshka_dims=[], eval_every_steps=3)
-    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", with_kill)
+    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", patched(True))
     with pytest.raises(KeyboardInterrupt):
         train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
-    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", original)
+    assert trained_steps == [1, 2, 3]
     assert (tmp_path / "out" / "checkpoints" / "checkpoint-3").exists()
 
+    trained_steps.clear()
+    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", patched(False))
     result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
-    log = json.loads((tmp_path / "out" / "train_history.json").read_text())
-    logged_steps = [h["step"] for h in log if "loss" in h]
-    assert result.steps == 6 and min(logged_steps) > 3  # steps 1-3 were not trained again
+    assert result.steps == 6 and trained_steps == [4, 5, 6]  # steps 1-3 were not trained again
 
 
 def test_model_card_records_base_data_loss_and_comparison(tmp_path):
