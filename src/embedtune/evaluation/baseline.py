@@ -30,6 +30,7 @@ from embedtune.retrieval.base import Document, Run, ranked
 from embedtune.retrieval.bm25 import BM25Retriever
 from embedtune.retrieval.dense import DenseRetriever
 from embedtune.retrieval.hybrid import HybridRetriever
+from embedtune.retrieval.maxp import MaxPRetriever
 from embedtune.retrieval.rerank import RerankRetriever
 
 HIGH_RECALL = 0.90  # recall@10 at which a first stage leaves fine-tuning little to win
@@ -241,11 +242,16 @@ def run_baseline(
     dataset: str = "",
     split: str = "",
     warnings: Sequence[str] = (),
+    chunk_docs: Mapping[str, Sequence[str]] | None = None,
 ) -> BaselineReport:
-    """Evaluate dense, BM25, hybrid (and rerank) on ``(docs, queries, qrels)`` and judge the outcome."""
+    """Evaluate dense, BM25, hybrid (and rerank) on ``(docs, queries, qrels)`` and judge the outcome.
+
+    With ``chunk_docs`` (chunk id -> document ids), ``docs`` are chunks and systems are scored per document (MaxP).
+    """
     retrievers = build_retrievers(model, bm25=True, hybrid=True, rerank=rerank, rerank_top=rerank_top,
                                   cache_dir=cache_dir)
-    report = evaluate_retrievers(retrievers, docs, queries, qrels, METRICS, dataset=dataset, split=split,
+    evaluated_systems = [MaxPRetriever(r, chunk_docs) for r in retrievers] if chunk_docs is not None else retrievers
+    report = evaluate_retrievers(evaluated_systems, docs, queries, qrels, METRICS, dataset=dataset, split=split,
                                  warnings=warnings, depth=DEPTH)
     target = next(r.name for r in retrievers if isinstance(r, DenseRetriever))
     bm25 = next(r.name for r in retrievers if isinstance(r, BM25Retriever))

@@ -18,6 +18,9 @@ def load_embedder(name_or_path: str | Path, device: str = "cpu"):  # -> Sentence
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import StaticEmbedding
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per load is noise; our stages show their own
     path = resolve_model(name_or_path)
     spec = registry_spec(str(name_or_path))
     if spec is not None and spec.kind != "embedding":

@@ -19,6 +19,7 @@ class TrainConfig(BaseModel):
     hard_negatives: int = Field(
         default=1, ge=0, description="Mined negatives per query used in training (each adds a passage per row)."
     )
+    max_rows: int | None = Field(default=None, ge=1, description="Train on a seeded sample of this many rows (time budget).")
     epochs: float = 1.0
     batch_size: int = 32
     mini_batch_size: int = Field(default=16, description="cached-mnrl: forward chunk size (memory bound).")

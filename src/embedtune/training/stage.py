@@ -26,8 +26,8 @@ TRAIN_DIR = "train"
 MAX_DEV_CORPUS = 20_000  # dev evaluation runs every epoch: cap the corpus it encodes
 
 
-def _rows(ws: Workspace, texts: dict[str, str]) -> tuple[list[TrainPair], str]:
-    if ws.path("train_triplets.jsonl").exists():
+def _rows(ws: Workspace, texts: dict[str, str], triplets: bool) -> tuple[list[TrainPair], str]:
+    if triplets and ws.path("train_triplets.jsonl").exists():
         from embedtune.mining import load_triplets
 
         return load_triplets(ws.path("train_triplets.jsonl")), "train_triplets.jsonl"
@@ -51,20 +51,35 @@ def _dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | N
     return EvalSplit({p.query_id: p.query for p in dev}, {i: texts[i] for i in ids}, relevant)
 
 
+def trained_model_dir(workspace: Workspace | str | Path) -> Path:
+    """Where :func:`train_stage` puts the model of ``workspace``."""
+    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
+    return root / TRAIN_DIR / "model"
+
+
 def train_stage(
-    workspace: Workspace | str | Path, base_model: str = "all-MiniLM-L6-v2", config: TrainConfig | None = None
+    workspace: Workspace | str | Path,
+    base_model: str = "all-MiniLM-L6-v2",
+    config: TrainConfig | None = None,
+    triplets: bool = True,
 ) -> TrainResult | None:
-    """Train on the workspace's training data; None when ``train/model`` is already current."""
+    """Train on the workspace's training data; None when ``train/model`` is already current.
+
+    Uses mined ``train_triplets.jsonl`` when present and ``triplets`` is on, else ``train_pairs.jsonl`` with
+    in-batch negatives only.
+    """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or TrainConfig()
-    files = ["chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl", "train_triplets.jsonl"]
+    files = ["chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl"] + (["train_triplets.jsonl"] if triplets else [])
     inputs = fingerprint_paths([ws.path(f) for f in files if ws.path(f).exists()])
     params = {"base_model": model_fingerprint(resolve_model(base_model)), "config": cfg.model_dump()}
     if ws.is_current(STAGE, inputs, params):
         return None
     chunks = load_chunks(ws)
     texts = {c.id: c.text for c in chunks}
-    rows, source = _rows(ws, texts)
+    rows, source = _rows(ws, texts, triplets)
+    if cfg.max_rows is not None and len(rows) > cfg.max_rows:
+        rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
     out = ws.path(TRAIN_DIR)
     stamp = out / "checkpoints" / "settings.sha256"
     if stamp.exists() and stamp.read_text() != sha256_json(params):
