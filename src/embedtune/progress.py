@@ -18,7 +18,7 @@ from rich.progress import (
 console = Console(stderr=True)
 
 
-def progress_bar(transient: bool = False) -> Progress:
+def progress_bar(transient: bool = False, disable: bool = False) -> Progress:
     """A rich Progress writing to stderr; disabled when stderr is not a terminal to keep logs clean."""
     return Progress(
         SpinnerColumn(),
@@ -30,5 +30,5 @@ def progress_bar(transient: bool = False) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=transient,
-        disable=not sys.stderr.isatty(),
+        disable=disable or not sys.stderr.isatty(),
     )

@@ -65,8 +65,12 @@ def encode_texts(
     batch_size: int = 64,
     normalize: bool = True,
     description: str | None = None,
+    progress: bool = True,
 ) -> np.ndarray:
-    """Embed ``texts`` (float32, input order) with the model's query or document prompt, if it defines one."""
+    """Embed ``texts`` (float32, input order) with the model's query or document prompt, if it defines one.
+
+    ``progress=False`` shows no bar, for callers that already show one (rich allows one live display).
+    """
     import torch
 
     if not texts:
@@ -76,7 +80,7 @@ def encode_texts(
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out: np.ndarray | None = None
     step = batch_size * 4  # a few batches per progress update
-    with progress_bar(transient=True) as bar, torch.inference_mode():
+    with progress_bar(transient=True, disable=not progress) as bar, torch.inference_mode():
         task = bar.add_task(description or f"encoding {len(texts):,} {kind}s", total=len(texts))
         for start in range(0, len(order), step):
             idx = order[start : start + step]

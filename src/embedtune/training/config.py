@@ -28,7 +28,7 @@ class TrainConfig(BaseModel):
     scale: float = Field(default=20.0, description="MNRL logit scale = 1 / temperature.")
     gist_temperature: float = 0.01
     triplet_margin: float = 0.3
-    max_seq_length: int | None = Field(default=None, description="Truncate inputs; None = the model's own.")
+    max_seq_length: int | None = Field(default=None, description="Truncate training inputs (speed); the saved model keeps its own limit.")
     bf16: bool = Field(default=False, description="bf16 autocast (fast on CPUs with AMX and on GPUs).")
     lora: bool = False
     lora_r: int = 16

@@ -98,7 +98,7 @@ def train_stage(
             result.dims,
         )
         for f in sorted(result.model_dir.rglob("*")):
-            if f.is_file():
+            if f.is_file() and f.name != "README.md":  # the card is rewritten with the eval results later
                 run.add_output(str(f.relative_to(ws.root)))
         run.record.summary = {"rows": result.train_rows, "steps": result.steps, "seconds": result.seconds,
                               "best_dev_ndcg@10": result.best_metric}

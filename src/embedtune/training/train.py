@@ -15,6 +15,7 @@ from embedtune.training.config import TrainConfig
 from embedtune.training.data import TrainPair, to_dataset
 from embedtune.training.evaluator import best_metric_key, build_ir_evaluator
 from embedtune.training.losses import build_loss
+from embedtune.training.progress import RichProgressCallback
 
 
 @dataclass
@@ -48,7 +49,7 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=64,
         learning_rate=config.resolved_lr(),
-        warmup_ratio=config.warmup_ratio,
+        warmup_steps=config.warmup_ratio,  # transformers 5 reads a float < 1 as a ratio of the total steps
         bf16=config.bf16,
         # Identical texts in one batch would be false in-batch negatives.
         batch_sampler=BatchSamplers.NO_DUPLICATES,
@@ -65,6 +66,7 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
         seed=config.seed,
         data_seed=config.seed,
         dataloader_drop_last=False,
+        dataloader_pin_memory=False,  # no accelerator on most users' machines; pinning only warns there
         disable_tqdm=True,
     )
 
@@ -91,8 +93,9 @@ def train_model(
     ckpt_dir.mkdir(parents=True, exist_ok=True)
 
     model = load_embedder(base_model)
+    serving_length = model.max_seq_length
     if config.max_seq_length:
-        model.max_seq_length = config.max_seq_length
+        model.max_seq_length = config.max_seq_length  # a training-time cut only: saved with serving_length
     if config.lora:
         from embedtune.training.lora import add_lora
 
@@ -113,6 +116,7 @@ def train_model(
         train_dataset=dataset,
         loss=build_loss(model, config, guide),
         evaluator=evaluator,
+        callbacks=[RichProgressCallback()],
     )
     t0 = time.perf_counter()
     state = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(ckpt_dir)))
@@ -121,6 +125,7 @@ def train_model(
         from embedtune.training.lora import merge_lora
 
         merge_lora(model)
+    model.max_seq_length = serving_length
     final = out / "model"
     staging = out / ".model.tmp"
     shutil.rmtree(staging, ignore_errors=True)

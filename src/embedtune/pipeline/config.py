@@ -1,0 +1,90 @@
+"""One run, one config file: every stage's settings in a single YAML document (``embedtune init`` writes it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from embedtune.corpus.config import IngestConfig
+from embedtune.dataset.split import SplitConfig
+from embedtune.errors import EmbedtuneError
+from embedtune.mining.config import MiningConfig
+from embedtune.models.registry import DEFAULT_MODEL
+from embedtune.querygen.generate import GenerateConfig
+from embedtune.training.config import TrainConfig
+
+
+class EvalSetConfig(BaseModel):
+    """Real eval queries, when the user has them; otherwise queries of held-out documents are used."""
+
+    dataset: Path | None = Field(default=None, description="BEIR folder: its queries.jsonl + qrels/<split>.tsv.")
+    split: str = "test"
+
+
+class ReportConfig(BaseModel):
+    dims: list[int] | None = Field(default=None, description="Dims to evaluate; None = the Matryoshka dims trained.")
+    bm25: bool = True
+    hybrid: bool = True
+    rerank: str | None = Field(default=None, description="Cross-encoder folder to add a reranked system.")
+
+
+class RunConfig(BaseModel):
+    """Settings of ``embedtune run``; each section is the config of one stage."""
+
+    corpus: list[Path] = Field(default_factory=list, description="Documents (files or folders); empty = bundled sample.")
+    base_model: str = DEFAULT_MODEL
+    eval: EvalSetConfig = Field(default_factory=EvalSetConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    mine: bool = Field(default=True, description="Mine hard negatives (else in-batch negatives only).")
+    mining: MiningConfig = Field(default_factory=MiningConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Parse a YAML run config; a bad file is one line naming the file and the first problem."""
+    path = Path(path)
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise EmbedtuneError(f"{path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise EmbedtuneError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise EmbedtuneError(f"{path}: {loc}: {err['msg']}") from None
+
+
+def _commented(model: BaseModel, indent: int = 0) -> list[str]:
+    lines: list[str] = []
+    pad = " " * indent
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if field.description:
+            lines.append(f"{pad}# {field.description}")
+        if isinstance(value, BaseModel):
+            lines.append(f"{pad}{name}:")
+            lines.extend(_commented(value, indent + 2))
+        else:
+            dumped = yaml.safe_dump({name: value if not isinstance(value, Path) else str(value)},
+                                    default_flow_style=True, sort_keys=False).strip()
+            lines.append(f"{pad}{dumped[1:-1] if dumped.startswith('{') else dumped}")
+    return lines
+
+
+def default_config_yaml(config: RunConfig | None = None) -> str:
+    """The default run config as YAML, every setting present and commented."""
+    cfg = config or RunConfig()
+    header = ["# embedtune run config: `embedtune run --config THIS_FILE`", ""]
+    return "\n".join(header + _commented(cfg)) + "\n"

@@ -1,0 +1,172 @@
+"""``embedtune run``: ingest -> generate -> split -> baseline -> mine -> train (-> mine again -> train) -> report.
+
+Each stage records itself in the workspace manifest and is skipped when its output is current, so an
+interrupted run picks up at the stage it was in (and inside it, where that stage supports it). Round 2 and
+later live in ``round-<n>/`` sub-workspaces that share the chunks and the split, so that mining with the
+round-1 model never invalidates round 1's outputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from embedtune.corpus import ingest, load_chunks, print_ingest_summary
+from embedtune.dataset import build_split
+from embedtune.evaluation.beir import load_beir, load_qrels, load_queries
+from embedtune.evaluation.model_comparison import ModelComparison, compare_base_and_tuned, comparison_html
+from embedtune.hashing import fingerprint_paths
+from embedtune.mining import mine
+from embedtune.pipeline.config import RunConfig
+from embedtune.querygen import generate_queries
+from embedtune.retrieval.base import Document
+from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
+from embedtune.samples import scifact_sample
+from embedtune.training.model_card import write_model_card
+from embedtune.training.stage import train_stage, trained_model_dir
+from embedtune.workspace import Workspace, write_json
+
+SHARED_FILES = ("chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl")
+
+
+@dataclass
+class PipelineResult:
+    model_dir: Path
+    comparison: ModelComparison | None
+    report_html: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _round_workspace(ws: Workspace, n: int) -> Workspace:
+    """``round-<n>/`` with copies of the shared inputs (copied only when changed, so stages stay current)."""
+    sub = Workspace(ws.root / f"round-{n}")
+    for name in SHARED_FILES:
+        src, dst = ws.path(name), sub.path(name)
+        if src.exists() and (not dst.exists() or fingerprint_paths([src])[str(src)] != fingerprint_paths([dst])[str(dst)]):
+            shutil.copyfile(src, dst)
+    return sub
+
+
+def _eval_set(ws: Workspace) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    return load_queries(ws.path("eval/queries.jsonl")), load_qrels(ws.path("eval/qrels.tsv"))
+
+
+def _chunk_docs(ws: Workspace) -> tuple[list[Document], dict[str, list[str]]]:
+    chunks = load_chunks(ws)
+    return [Document(c.id, c.text) for c in chunks], {c.id: [c.doc_id, *c.duplicate_doc_ids] for c in chunks}
+
+
+def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None) -> PipelineResult:
+    """Run every stage on ``config`` in ``workspace`` and return the tuned model and its comparison."""
+    console = console or Console()
+    ws = Workspace(workspace)
+    timings: dict[str, float] = {}
+    base = config.base_model
+    corpus = config.corpus or [scifact_sample()]
+    eval_dataset = config.eval.dataset or (scifact_sample() if not config.corpus else None)
+    cache_dir = default_cache_dir(ws.root)
+
+    def timed(name: str, fn, *args, **kwargs):
+        console.rule(f"[bold]{name}")
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        timings[name] = round(time.perf_counter() - t0, 1)
+        return out
+
+    report = timed("ingest", ingest, corpus, ws, config.ingest.model_copy(update={"model": base}))
+    print_ingest_summary(report)
+
+    eval_queries = eval_qrels = None
+    gen_cfg = config.generate
+    if eval_dataset is not None:
+        data = load_beir(eval_dataset, config.eval.split)
+        eval_queries, eval_qrels = data.queries, data.qrels
+        gen_cfg = gen_cfg.model_copy(update={"eval_queries": Path(eval_dataset) / "queries.jsonl"})
+    timed("generate", generate_queries, ws, gen_cfg)
+    split = timed("split", build_split, ws, config.split, eval_queries, eval_qrels)
+    if split is not None:
+        r = split.report
+        console.print(f"train {r['train_queries']:,} · dev {r['dev_queries']:,} · eval {r['eval_queries']:,} queries "
+                      f"({r['eval_source']}); near-duplicates of eval dropped: {r['near_duplicates_of_eval_dropped']}")
+
+    docs, chunk_docs = _chunk_docs(ws)
+    queries, qrels = _eval_set(ws)
+    timed("baseline", _baseline, ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, console)
+
+    model_dir: Path | None = None
+    for n in range(1, config.rounds + 1):
+        round_ws = ws if n == 1 else _round_workspace(ws, n)
+        miner = base if model_dir is None else str(model_dir)
+        if config.mine:
+            timed(f"mine (round {n})", mine, round_ws, config.mining.model_copy(update={"model": miner}))
+        result = timed(f"train (round {n})", train_stage, round_ws, base, config.train, config.mine)
+        if result is not None:
+            console.print(f"trained {result.steps} steps on {result.train_rows:,} rows in {result.seconds:.0f}s")
+        model_dir = trained_model_dir(round_ws)
+    assert model_dir is not None
+
+    comparison = timed("evaluate", _evaluate, ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir)
+    _print_comparison(comparison, console)
+    write_model_card(model_dir, base, config.train, {"eval queries": comparison.evaluation.n_queries},
+                     comparison.dims, comparison.rows())
+    write_json(ws.path("timings.json"), timings)
+    console.print(f"tuned model: [bold]{model_dir}[/]   report: [bold]{ws.path('report.html')}[/]")
+    return PipelineResult(model_dir, comparison, ws.path("report.html"), timings)
+
+
+def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, console) -> None:
+    from embedtune.evaluation.baseline import run_baseline
+    from embedtune.evaluation.render import baseline_html, print_baseline
+
+    inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("eval/queries.jsonl"), ws.path("eval/qrels.tsv")])
+    params = {"model": model_fingerprint(_resolve(base)), "rerank": config.report.rerank}
+    if ws.is_current("baseline", inputs, params):
+        console.print("baseline is current, skipping")
+        return
+    with ws.stage("baseline", inputs, params) as run:
+        result = run_baseline(docs, queries, qrels, model=base, rerank=config.report.rerank, cache_dir=cache_dir,
+                              dataset=ws.root.name, split="eval", chunk_docs=chunk_docs)
+        print_baseline(result, console)
+        write_json(run.add_output("baseline.json"), result.to_json())
+        baseline_html(result).save(run.add_output("baseline.html"))
+
+
+def _resolve(model: str) -> Path:
+    from embedtune.models import resolve_model
+
+    return resolve_model(model)
+
+
+def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir) -> ModelComparison:
+    from embedtune.models import load_embedder
+
+    dims = config.report.dims or config.train.resolved_dims(load_embedder(base).get_embedding_dimension())
+    comparison = compare_base_and_tuned(
+        docs, queries, qrels, base, model_dir, dims, chunk_docs=chunk_docs, bm25=config.report.bm25,
+        hybrid=config.report.hybrid, cache_dir=cache_dir, dataset=ws.root.name, split="eval",
+    )
+    write_json(ws.path("eval_report.json"), comparison.to_json())
+    comparison_html(comparison, f"embedtune: {ws.root.name}").save(ws.path("report.html"))
+    return comparison
+
+
+def _print_comparison(comparison: ModelComparison, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Held-out queries: {comparison.evaluation.n_queries:,}  (NDCG@10, MaxP over chunks)")
+    for col in ("dim", "base", "tuned", "delta", "p-value"):
+        table.add_column(col, justify="right")
+    for row in comparison.rows():
+        mark = "[green]" if row["significant"] and row["delta"] > 0 else "[red]" if row["delta"] < 0 else ""
+        table.add_row(str(row["dim"]), f"{row['base ndcg@10']:.4f}", f"{row['tuned ndcg@10']:.4f}",
+                      f"{mark}{row['delta']:+.4f}", f"{row['p-value']:.3g}")
+    console.print(table)
+    if c := comparison.small_vs_full:
+        console.print(f"{c.system} vs {c.reference}: {c.system_mean:.4f} vs {c.reference_mean:.4f} ({c.delta:+.4f})")
+    for name in ("bm25", "hybrid:base", "hybrid:tuned"):
+        if name in comparison.evaluation.systems:
+            console.print(f"{name}: {comparison.evaluation.systems[name].means['ndcg@10']:.4f}")

@@ -1,0 +1,111 @@
+"""`embedtune run` end to end on a tiny model and a small real corpus: report, resume after a kill, no-op rerun."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from embedtune.pipeline import RunConfig, default_config_yaml, load_run_config, run_pipeline
+from embedtune.samples import scifact_sample
+
+N_DOCS = 80
+
+
+@pytest.fixture(scope="module")
+def small_beir(tmp_path_factory):
+    """80 SciFact abstracts with their real queries: enough for every stage to have work."""
+    src = scifact_sample()
+    out = tmp_path_factory.mktemp("small") / "scifact-small"
+    (out / "qrels").mkdir(parents=True)
+    lines = (src / "corpus.jsonl").read_text().splitlines()
+    test_qrels = [r.split("\t") for r in (src / "qrels" / "test.tsv").read_text().splitlines()[1:]]
+    judged = {d for _, d, _ in test_qrels}
+    docs = [l for l in lines if json.loads(l)["_id"] in judged][: N_DOCS // 2]
+    docs += [l for l in lines if json.loads(l)["_id"] not in judged][: N_DOCS - len(docs)]
+    ids = {json.loads(l)["_id"] for l in docs}
+    (out / "corpus.jsonl").write_text("\n".join(docs) + "\n")
+    kept = [r for r in test_qrels if r[1] in ids]
+    (out / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join("\t".join(r) + "\n" for r in kept))
+    qids = {r[0] for r in kept}
+    queries = [l for l in (src / "queries.jsonl").read_text().splitlines() if json.loads(l)["_id"] in qids]
+    (out / "queries.jsonl").write_text("\n".join(queries) + "\n")
+    return out
+
+
+def _config(beir, model) -> RunConfig:
+    cfg = RunConfig.model_validate({
+        "corpus": [str(beir)],
+        "base_model": str(model),
+        "eval": {"dataset": str(beir), "split": "test"},
+        "generate": {"backend": "none", "filters": {"encoder": None}},
+        "mining": {"num_negatives": 2},
+        "train": {"max_rows": 96, "batch_size": 16, "learning_rate": 5e-4, "matryoshka_dims": [32, 16]},
+        "report": {"hybrid": False},
+    })
+    return cfg
+
+
+STAGES = ["ingest", "generate", "split", "baseline", "mine", "train"]
+
+
+def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, tiny_model_dir, monkeypatch):
+    import embedtune.pipeline.run as pipeline
+
+    cfg = _config(small_beir, tiny_model_dir)
+    ws = tmp_path / "ws"
+    targets = {"ingest": "ingest", "generate": "generate_queries", "split": "build_split", "baseline": "_baseline",
+               "mine": "mine", "train": "train_stage"}
+    finished: dict[str, str] = {}
+    for stage in STAGES:  # each run dies in the next stage; the ones before it must not run again
+        original = getattr(pipeline, targets[stage])
+
+        def killed(*a, **kw):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(pipeline, targets[stage], killed)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(cfg, ws)
+        monkeypatch.setattr(pipeline, targets[stage], original)
+        path = ws / "manifest.json"
+        manifest = json.loads(path.read_text())["stages"] if path.exists() else {}
+        for done, at in finished.items():
+            assert manifest[done]["finished_at"] == at, f"{done} ran again after a kill in {stage}"
+        finished = {name: rec["finished_at"] for name, rec in manifest.items() if rec["status"] == "done"}
+
+    result = run_pipeline(cfg, ws)
+    manifest = json.loads((ws / "manifest.json").read_text())["stages"]
+    assert all(manifest[s]["status"] == "done" for s in STAGES)
+    assert all(manifest[s]["finished_at"] == at for s, at in finished.items())
+
+    report = json.loads((ws / "eval_report.json").read_text())
+    assert [row["dim"] for row in report["tuned_vs_base"]] == [32, 16]
+    assert {"dense:base@32", "dense:tuned@16", "bm25"} <= set(report["runs"])
+    assert result.report_html.exists() and "Tuned vs base" in result.report_html.read_text()
+    card = (result.model_dir / "README.md").read_text()
+    assert "## Before / after" in card and "| 32 |" in card
+
+    from sentence_transformers import SentenceTransformer
+
+    tuned = SentenceTransformer(str(result.model_dir), device="cpu", truncate_dim=16)
+    vec = tuned.encode(["a claim about cells"])
+    assert vec.shape == (1, 16)
+
+    weights = next(result.model_dir.glob("*.safetensors")).stat().st_mtime_ns
+    run_pipeline(cfg, ws)  # everything current: nothing is trained again
+    assert next(result.model_dir.glob("*.safetensors")).stat().st_mtime_ns == weights
+
+
+def test_default_config_round_trips_and_bad_config_is_one_line(tmp_path):
+    from embedtune.errors import EmbedtuneError
+
+    path = tmp_path / "run.yaml"
+    path.write_text(default_config_yaml())
+    assert load_run_config(path) == RunConfig()
+    path.write_text("train:\n  loss: hinge\n")
+    with pytest.raises(EmbedtuneError, match=r"run\.yaml: train\.loss: Input should be"):
+        load_run_config(path)
+    path.write_text("train: [unclosed\n")
+    with pytest.raises(EmbedtuneError, match=r"run\.yaml:\d+: not valid YAML"):
+        load_run_config(path)
