@@ -31,18 +31,34 @@ class ReportConfig(BaseModel):
     rerank: str | None = Field(default=None, description="Cross-encoder folder to add a reranked system.")
 
 
+def _generate_default() -> GenerateConfig:
+    # The tiny offline LLM writes ~2 queries/s on 2 cores: a 64-chunk sample keeps it to about a minute;
+    # the offline signals cover every chunk.
+    return GenerateConfig(max_chunks=64)
+
+
+def _mining_default() -> MiningConfig:
+    return MiningConfig(num_negatives=3)
+
+
+def _train_default() -> TrainConfig:
+    # Sized for 2 CPU cores (~5 min): a seeded sample of rows, one hard negative, 128-token training inputs
+    # (the saved model keeps its 256-token limit). On a GPU, raise max_rows and drop max_seq_length.
+    return TrainConfig(max_rows=1024, hard_negatives=1, max_seq_length=128)
+
+
 class RunConfig(BaseModel):
-    """Settings of ``embedtune run``; each section is the config of one stage."""
+    """Settings of ``embedtune run``; each section is the config of one stage. Defaults fit 2 CPU cores."""
 
     corpus: list[Path] = Field(default_factory=list, description="Documents (files or folders); empty = bundled sample.")
     base_model: str = DEFAULT_MODEL
     eval: EvalSetConfig = Field(default_factory=EvalSetConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
-    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    generate: GenerateConfig = Field(default_factory=_generate_default)
     split: SplitConfig = Field(default_factory=SplitConfig)
     mine: bool = Field(default=True, description="Mine hard negatives (else in-batch negatives only).")
-    mining: MiningConfig = Field(default_factory=MiningConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
+    mining: MiningConfig = Field(default_factory=_mining_default)
+    train: TrainConfig = Field(default_factory=_train_default)
     rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
     report: ReportConfig = Field(default_factory=ReportConfig)
 
