@@ -14,7 +14,9 @@ machine CPU time is the steadier of the two. "cold" runs (one per side: they tak
 encoding on both sides (embedtune with an empty embedding cache, ST with an empty ``cache_folder``); "warm"
 runs read the corpus vectors from each side's cache and encode the queries (ST's query cache file is deleted
 before each run), interleaved between the sides so that load drifts hit both alike. With ``--skip cold``
-the cold results recorded in the previous results file are kept and marked.
+the cold results recorded in the previous results file are kept and marked. "Mining alone" excludes model
+loading and encoding: embedtune's warm wall time less its model load and query encoding (timed inside those
+runs), and ST runs that also read its query cache (so encode nothing), less its model load.
 
 Agreement: for each (query, positive) row both produced, Jaccard of the two negative sets (compared as texts,
 since ST de-duplicates its corpus by text). It is reported for the 10-100 window and for 0-100: ST applies
@@ -102,15 +104,17 @@ def work_embedtune(spec: dict) -> dict:
     queries, docs = load_data(spec["dataset"], spec["max_queries"], spec["replicas"])
     t0, c0 = time.perf_counter(), time.process_time()
     model = load_embedder(MODEL)
+    load_s = time.perf_counter() - t0
     config = MiningConfig(model=MODEL, range_min=spec["range_min"], range_max=spec["range_max"],
                           percpos=SETTINGS["percpos"], num_negatives=SETTINGS["num_negatives"],
                           sampling=SETTINGS["sampling"], batch_size=SETTINGS["batch_size"])
     mined = mine_negatives(queries, docs, config, encoder=model, model_hash=model_fingerprint(resolve_model(MODEL)),
                            cache_dir=spec["cache"])
     rows = [[r["query"], r["positive"], r["negatives"]] for r in mined.triplets()]
-    return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "rows": rows,
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "cpu_s": time.process_time() - c0, "rows": rows,
             "pairs": sum(len(q.positive_ids) for q in queries), "cache_hit": mined.report.cache_hit,
-            "seconds": mined.report.seconds}
+            "seconds": mined.report.seconds, "mining_only_s": wall - load_s - mined.report.seconds["encode_queries"]}
 
 
 def work_st(spec: dict) -> dict:
@@ -127,6 +131,7 @@ def work_st(spec: dict) -> dict:
     corpus = [d.full_text for d in docs]
     t0, c0 = time.perf_counter(), time.process_time()
     model = SentenceTransformer(str(resolve_model(MODEL)), device="cpu")
+    load_s = time.perf_counter() - t0
     dataset = Dataset.from_dict({"anchor": anchors, "positive": positives})
     out = mine_hard_negatives(
         dataset, model, corpus=corpus, num_negatives=SETTINGS["num_negatives"], range_min=spec["range_min"],
@@ -136,8 +141,9 @@ def work_st(spec: dict) -> dict:
     )
     n = SETTINGS["num_negatives"]
     rows = [[r["anchor"], r["positive"], [r[f"negative_{i}"] for i in range(1, n + 1)]] for r in out]
-    return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "rows": rows,
-            "pairs": len(anchors)}
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "cpu_s": time.process_time() - c0, "rows": rows, "pairs": len(anchors),
+            "mining_only_s": wall - load_s}  # with its query cache kept, ST encodes nothing
 
 
 def worker(spec_path: str) -> None:
@@ -154,7 +160,7 @@ def measure(tmp: Path, **spec) -> dict:
     spec_path = tmp / f"spec-{time.time_ns()}.json"
     spec["out"] = str(spec_path.with_suffix(".out.json"))
     spec_path.write_text(json.dumps(spec))
-    if spec["side"] == "st":  # warm ST runs encode the queries, as embedtune does
+    if spec["side"] == "st" and spec["mode"] != "mining-only":  # warm ST runs encode the queries, as embedtune does
         for f in Path(spec["cache"]).glob("query_embeddings_*.npy"):
             f.unlink()
     label = (f"{spec['side']} {spec['dataset']} x{spec['replicas']} "
@@ -190,6 +196,8 @@ def summary(runs: list[dict]) -> dict:
            "rows_with_all_negatives": sum(len(r[2]) == SETTINGS["num_negatives"] for r in runs[-1]["rows"])}
     if "seconds" in runs[-1]:
         out["phases_s"] = runs[-1]["seconds"]
+    if all("mining_only_s" in r for r in runs):
+        out["median_mining_only_s"] = round(statistics.median(r["mining_only_s"] for r in runs), 2)
     return out
 
 
@@ -219,23 +227,30 @@ def seed_scaled_caches(base_cache: Path, et_cache: Path, st_cache: Path, st_base
 
 
 def compare(tmp: Path, caches: dict[str, Path], runs: int, **common) -> dict:
-    """Warm runs of both sides, interleaved (the order alternates) so load drifts hit both alike."""
+    """Warm runs of both sides, interleaved (the order alternates) so load drifts hit both alike.
+
+    Then ST's mining alone: runs that also read its query cache, so they encode nothing (embedtune's mining
+    alone is its warm wall time less model loading and query encoding, timed inside the same runs).
+    """
     done: dict[str, list] = {"embedtune": [], "st": []}
     for i in range(runs):
         for side in ("embedtune", "st") if i % 2 == 0 else ("st", "embedtune"):
             done[side].append(measure(tmp, side=side, cache=str(caches[side]), mode="warm", **common))
+    done["st-mining-only"] = [measure(tmp, side="st", cache=str(caches["st"]), mode="mining-only", **common)
+                              for _ in range(runs)]
     return done
 
 
-def _cpu(s: dict) -> str:
-    return f"{s['median_cpu_s']:.1f} s" if "median_cpu_s" in s else "n/a"  # cold runs recorded before CPU time was
+def _sec(s: dict, key: str) -> str:
+    return f"{s[key]:.1f} s" if key in s else "n/a"  # cold runs recorded before CPU time was
 
 
 def markdown(results: dict) -> str:
     lines = [
-        "| dataset | passages | pairs | run | wall: embedtune / ST | CPU: embedtune / ST | peak RSS: embedtune / ST "
+        "| dataset | passages | pairs | run | wall: embedtune / ST | CPU: embedtune / ST "
+        "| mining alone: embedtune / ST | peak RSS: embedtune / ST "
         "| rows kept (with all 3 negatives): embedtune / ST | Jaccard 10-100 / 0-100 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["datasets"].items():
         agree = r.get("agreement", {})
@@ -245,10 +260,12 @@ def markdown(results: dict) -> str:
             if not et or not st:
                 continue
             n = "1 run" if et["runs"] == 1 else f"median of {et['runs']}"
+            alone = f"{_sec(et, 'median_mining_only_s')} / {_sec(st, 'median_mining_only_s')}"
             lines.append(
                 f"| {name} | {r['docs']:,} | {r['pairs']:,} | {mode} ({n}) | "
                 f"{et['median_wall_s']:.1f} s / {st['median_wall_s']:.1f} s | "
-                f"{_cpu(et)} / {_cpu(st)} | "
+                f"{_sec(et, 'median_cpu_s')} / {_sec(st, 'median_cpu_s')} | "
+                f"{alone if mode == 'warm' else ''} | "
                 f"{et['peak_rss_mb']:,} / {st['peak_rss_mb']:,} MB | "
                 f"{et['rows']:,} ({et['rows_with_all_negatives']:,}) / "
                 f"{st['rows']:,} ({st['rows_with_all_negatives']:,}) | "
@@ -341,12 +358,14 @@ def main() -> None:
                 if old:
                     entry[side]["cold"] = old | {"from_previous_run": previous.get("finished_at")}
         done = compare(tmp, caches, args.runs, **common)
-        for side, runs in done.items():
-            entry[side]["warm"] = summary(runs)
+        for side in ("embedtune", "st"):
+            entry[side]["warm"] = summary(done[side])
+        entry["st"]["warm"]["median_mining_only_s"] = summary(done["st-mining-only"])["median_mining_only_s"]
         entry["agreement"]["range_10_100"] = agreement(done["embedtune"][-1]["rows"], done["st"][-1]["rows"])
         if "range0" not in skip:
-            zero = compare(tmp, caches, 1, **{**common, "range_min": 0})
-            entry["agreement"]["range_0_100"] = agreement(zero["embedtune"][0]["rows"], zero["st"][0]["rows"])
+            zero = {side: measure(tmp, side=side, cache=str(caches[side]), mode="warm", **{**common, "range_min": 0})
+                    for side in ("embedtune", "st")}
+            entry["agreement"]["range_0_100"] = agreement(zero["embedtune"]["rows"], zero["st"]["rows"])
         if name == "nfcorpus":  # ST searches range_max + max_positives deep; what a deeper window gives here
             deep = measure(tmp, side="embedtune", cache=str(caches["embedtune"]), mode="warm", range_max=1000,
                            **common)
@@ -364,6 +383,7 @@ def main() -> None:
         common = {"dataset": "scifact", "max_queries": None, "replicas": REPLICAS, "range_min": SETTINGS["range_min"]}
         done = compare(tmp, caches, args.runs, **common)
         entry = {"embedtune": {"warm": summary(done["embedtune"])}, "st": {"warm": summary(done["st"])}}
+        entry["st"]["warm"]["median_mining_only_s"] = summary(done["st-mining-only"])["median_mining_only_s"]
         entry["docs"] = len(load_data("scifact", None, REPLICAS)[1])
         entry["pairs"] = entry["embedtune"]["warm"]["pairs"]
         results["datasets"][f"scifact x{REPLICAS}"] = entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,22 @@ def shared_dataset():
         return path
 
     return get
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run ``embedtune ARGS`` in-process through the real entry point; returns (exit code, stdout, stderr)."""
+    from embedtune.cli import main
+
+    def invoke(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["embedtune", *map(str, args)])
+        monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough to assert on
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke

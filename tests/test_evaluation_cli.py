@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 import embedtune.retrieval.embedding_cache as cache_mod
-from embedtune.cli import main
 from embedtune.evaluation import load_beir
 from embedtune.samples import scifact_sample
 
@@ -29,23 +27,6 @@ def small_beir(tmp_path_factory) -> Path:
     lines = [f"{q}\t{d}\t{g}" for q in qids for d, g in data.qrels[q].items()]
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(lines) + "\n")
     return root
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run ``embedtune ARGS`` in-process; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["embedtune", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 def test_eval_writes_json_and_html_and_reuses_the_cache(cli, small_beir, tiny_model_dir, tmp_path, monkeypatch):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 import embedtune.retrieval.embedding_cache as cache_mod
-from embedtune.cli import main
 from embedtune.evaluation import load_beir
 from embedtune.mining import MiningReport, load_triplets
 from embedtune.samples import scifact_sample
@@ -35,23 +33,6 @@ def write_workspace(root: Path, n_docs: int = 40) -> Path:
     (root / "chunks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chunks))
     (root / "train_pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
     return root
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run ``embedtune ARGS`` in-process; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["embedtune", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 @pytest.fixture

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from embedtune.cli import main
 from test_querygen_openai import FakeChat, make_workspace
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run ``embedtune ARGS`` in-process; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["embedtune", *map(str, args)])
-        monkeypatch.setenv("COLUMNS", "200")
-        try:
-            main()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 @pytest.fixture

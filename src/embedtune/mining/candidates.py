@@ -2,10 +2,10 @@
 
 What it optimises: memory that grows with the corpus, never with queries x corpus. Dense search runs
 ``faiss.knn`` (exact inner product, no index copy of the corpus) over blocks of queries, so only a block's
-top-k lists exist at a time; faiss itself tiles the block x corpus product into small BLAS tiles. BM25 scores
-one query at a time (one corpus-length vector). sentence-transformers' miner, by contrast, holds every
-query's top-k as torch tensors plus Python lists of all texts, and FlagEmbedding's ``hn_mine`` encodes and
-searches everything in one go.
+top-k lists exist at a time; faiss itself tiles the block x corpus product into 4096 x 1024 BLAS tiles. BM25
+scores one query at a time (one corpus-length vector). sentence-transformers' miner without faiss computes
+the scores of 16,384 queries against the whole corpus at once (for fewer queries: the full queries x corpus
+matrix).
 
 Each query retrieves ``N + (its positives)`` documents, so that after dropping the positives ``N`` candidates
 remain (fewer only when the corpus runs out). Ranks below are 0-based ranks among the non-positive candidates.

@@ -44,11 +44,12 @@ from embedtune.mining.report import HTML_FILE, REPORT_FILE, Histogram, MiningRep
 from embedtune.mining.sampling import RowPlan, offer_order, row_rng, select
 from embedtune.progress import console
 from embedtune.retrieval.base import Document
-from embedtune.training.data import TrainPair
 from embedtune.workspace import Workspace, read_jsonl, write_jsonl
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    from embedtune.training.data import TrainPair
 
 STAGE = "mine"
 CHUNKS_FILE = "chunks.jsonl"
@@ -496,6 +497,9 @@ def load_triplets(path: str | Path, include_relabelled: bool = True) -> list[Tra
     With ``include_relabelled``, each passage the cross-encoder relabelled as a positive of a query adds one
     more row (once per query) with the same negatives, as RLHN trains on them.
     """
+    # Imported here: the training package loads sentence-transformers, which BM25 mining never needs.
+    from embedtune.training.data import TrainPair
+
     path = Path(path)
     if not path.exists():
         raise EmbedtuneError(f"{path}: no mined triplets; run `embedtune mine` first")

@@ -6,7 +6,6 @@ The HTML section (score histograms, the threshold curve, every count) goes throu
 
 from __future__ import annotations
 
-import io
 from html import escape
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from rich.table import Table
 
 from embedtune.mining.calibration import Calibration
 from embedtune.report import HtmlReport
+from embedtune.report.plots import new_figure, to_png
 from embedtune.workspace import write_json
 
 REPORT_FILE = "mining_report.json"
@@ -117,26 +117,10 @@ def print_mining_summary(report: MiningReport, console: Console | None = None) -
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
 def histogram_png(report: MiningReport) -> bytes:
     """Score densities of positives, all retrieved candidates and the negatives kept, with the filter ceiling."""
     h = report.histogram
-    fig = _figure(6.5, 3.4)
+    fig = new_figure(6.5, 3.4)
     ax = fig.add_subplot()
     edges = np.asarray(h.edges)
     colours = {"positive": "#55A868", "candidate": "#8C8C8C", "negative": "#C44E52"}
@@ -154,12 +138,12 @@ def histogram_png(report: MiningReport) -> bytes:
     ax.set_ylabel("density")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
 def curve_png(cal: Calibration, target: float | None = None) -> bytes:
     """Fraction of candidates removed and estimated false-negative rate against the tuned filter's value."""
-    fig = _figure(6.5, 3.2)
+    fig = new_figure(6.5, 3.2)
     ax = fig.add_subplot()
     ax.plot(cal.grid, cal.removed_fraction, label="candidates removed", color="#4C72B0")
     if cal.false_negative_rate:
@@ -173,7 +157,7 @@ def curve_png(cal: Calibration, target: float | None = None) -> bytes:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
 def add_mining(html: HtmlReport, report: MiningReport) -> HtmlReport:

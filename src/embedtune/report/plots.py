@@ -10,7 +10,8 @@ import numpy as np
 _PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
 
 
-def _figure(width: float = 7.0, height: float = 3.6):
+def new_figure(width: float = 7.0, height: float = 3.6):
+    """A matplotlib figure on the Agg canvas (no display, thread-safe: no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -19,7 +20,8 @@ def _figure(width: float = 7.0, height: float = 3.6):
     return fig
 
 
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
+    """The figure as PNG bytes, for inlining in a report."""
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
@@ -29,7 +31,7 @@ def _png(fig) -> bytes:
 def bar_chart(values: Mapping[str, Mapping[str, float]], metrics: Sequence[str], title: str = "") -> bytes:
     """Grouped bars: one group per metric, one bar per system (``values[system][metric]``)."""
     systems = list(values)
-    fig = _figure(max(6.0, 1.6 * len(metrics) + 0.35 * len(systems)), 3.8)
+    fig = new_figure(max(6.0, 1.6 * len(metrics) + 0.35 * len(systems)), 3.8)
     ax = fig.add_subplot()
     width = 0.8 / max(len(systems), 1)
     x = np.arange(len(metrics))
@@ -42,12 +44,12 @@ def bar_chart(values: Mapping[str, Mapping[str, float]], metrics: Sequence[str],
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
 def dim_curve(curves: Mapping[str, Mapping[int, float]], metric: str, title: str = "") -> bytes:
     """Metric against embedding dimension, one line per model (``curves[model][dim]``)."""
-    fig = _figure(6.0, 3.6)
+    fig = new_figure(6.0, 3.6)
     ax = fig.add_subplot()
     for i, (label, points) in enumerate(curves.items()):
         dims = sorted(points)
@@ -64,14 +66,14 @@ def dim_curve(curves: Mapping[str, Mapping[int, float]], metric: str, title: str
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return to_png(fig)
 
 
 def winloss_histogram(deltas: Sequence[float], system: str, reference: str, metric: str, title: str = "") -> bytes:
     """Histogram of per-query ``system - reference`` deltas, with win/loss/tie counts in the legend."""
     d = np.asarray(deltas, dtype=float)
     wins, losses = int(np.sum(d > 1e-12)), int(np.sum(d < -1e-12))
-    fig = _figure(6.0, 3.4)
+    fig = new_figure(6.0, 3.4)
     ax = fig.add_subplot()
     lim = max(float(np.max(np.abs(d))) if len(d) else 1.0, 1e-6)
     bins = np.linspace(-lim, lim, 41)
@@ -82,4 +84,4 @@ def winloss_histogram(deltas: Sequence[float], system: str, reference: str, metr
     ax.set_ylabel("queries")
     ax.set_title(title or f"{system}\nvs {reference}", fontsize=9)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return to_png(fig)
