@@ -20,9 +20,9 @@ from embedtune.dataset import build_split
 from embedtune.evaluation.beir import load_beir, load_qrels, load_queries
 from embedtune.evaluation.model_comparison import ModelComparison, compare_base_and_tuned, comparison_html
 from embedtune.hashing import fingerprint_paths
-from embedtune.mining import mine
+from embedtune.mining import mine, print_mining_summary
 from embedtune.pipeline.config import RunConfig
-from embedtune.querygen import generate_queries
+from embedtune.querygen import generate_queries, print_report
 from embedtune.retrieval.base import Document
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
 from embedtune.samples import scifact_sample
@@ -86,7 +86,7 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
         data = load_beir(eval_dataset, config.eval.split)
         eval_queries, eval_qrels = data.queries, data.qrels
         gen_cfg = gen_cfg.model_copy(update={"eval_queries": Path(eval_dataset) / "queries.jsonl"})
-    timed("generate", generate_queries, ws, gen_cfg)
+    print_report(timed("generate", generate_queries, ws, gen_cfg), console)
     split = timed("split", build_split, ws, config.split, eval_queries, eval_qrels)
     if split is not None:
         r = split.report
@@ -102,7 +102,8 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
         round_ws = ws if n == 1 else _round_workspace(ws, n)
         miner = base if model_dir is None else str(model_dir)
         if config.mine:
-            timed(f"mine (round {n})", mine, round_ws, config.mining.model_copy(update={"model": miner}))
+            mined = timed(f"mine (round {n})", mine, round_ws, config.mining.model_copy(update={"model": miner}))
+            print_mining_summary(mined.report, console)
         result = timed(f"train (round {n})", train_stage, round_ws, base, config.train, config.mine)
         if result is not None:
             console.print(f"trained {result.steps} steps on {result.train_rows:,} rows in {result.seconds:.0f}s")
