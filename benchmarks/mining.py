@@ -97,6 +97,8 @@ def st_cache_path(model, folder: Path, texts: list[str], kind: str) -> Path:
 # ---------------------------------------------------------------- workers (one process per measurement)
 
 def work_embedtune(spec: dict) -> dict:
+    import sentence_transformers  # noqa: F401  (imported before the clock starts, as on the ST side)
+
     from embedtune.mining import MiningConfig, mine_negatives
     from embedtune.models import load_embedder, resolve_model
     from embedtune.retrieval import model_fingerprint
@@ -356,7 +358,8 @@ def main() -> None:
                 caches[side].mkdir(parents=True, exist_ok=True)
                 old = previous.get("datasets", {}).get(name, {}).get(side, {}).get("cold")
                 if old:
-                    entry[side]["cold"] = old | {"from_previous_run": previous.get("finished_at")}
+                    entry[side]["cold"] = old | {"from_previous_run": old.get("from_previous_run")
+                                                 or previous.get("finished_at")}
         done = compare(tmp, caches, args.runs, **common)
         for side in ("embedtune", "st"):
             entry[side]["warm"] = summary(done[side])
