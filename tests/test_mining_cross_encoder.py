@@ -24,11 +24,11 @@ class TableCrossEncoder:
 SCORES = [0.8, 0.7, 0.69, 0.68, 0.67, 0.66, 0.65]
 
 
-def _mine(tmp_path=None, **config):
+def _mine(**config):
     docs, enc = scenario({"q": SCORES}, len(SCORES))
     ce = TableCrossEncoder({"d0": 1.0, "d1": 0.95})
     mined = mine_negatives([MiningQuery("q1", "q", ("d0",))], docs,
-                           MiningConfig(num_negatives=3, cross_encoder=None, **config), encoder=enc, cross_encoder=ce)
+                           MiningConfig(num_negatives=3, **config), encoder=enc, cross_encoder=ce)
     return mined, ce
 
 
@@ -59,3 +59,18 @@ def test_absolute_ce_threshold():
     (row,) = mined.triplets()
     assert row["negative_ids"] == [] and mined.report.removed["cross_encoder"] == 6
     assert mined.report.rows_without_negatives == 1
+
+
+def test_auto_threshold_from_the_cross_encoder_when_no_query_has_a_second_positive():
+    # One positive (0.9); d1..d40 score 0.89..0.50 and the cross-encoder calls them relevant, d41..d60 not.
+    # percpos g lets through the relevant ones scoring below 0.9 g: 2 of 40 (5%) at g = 0.57, 3 at 0.58.
+    scores = [0.9] + [round(0.89 - 0.01 * i, 2) for i in range(60)]
+    docs, enc = scenario({"q": scores}, len(scores))
+    ce = TableCrossEncoder({"d0": 1.0, **{f"d{i}": 0.95 for i in range(1, 41)}})
+    mined = mine_negatives([MiningQuery("q1", "q", ("d0",))], docs, MiningConfig(auto_threshold=True),
+                           encoder=enc, cross_encoder=ce)
+    cal = mined.report.calibration
+    assert cal.estimate_source == "cross-encoder" and cal.support == 40
+    assert cal.chosen == 0.57 and cal.rate_at_chosen == 0.05
+    (row,) = mined.triplets()
+    assert row["negative_ids"] == [f"d{i}" for i in range(41, 48)]  # the CE check also drops d39, d40

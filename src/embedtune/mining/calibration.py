@@ -47,7 +47,7 @@ TunedFilter = Literal["percpos", "margin"]
 EstimateSource = Literal["held-out positives", "cross-encoder"]
 
 
-def summarize(values: np.ndarray | Sequence[float]) -> dict[str, float]:
+def summarize(values: np.ndarray | Sequence[float]) -> dict[str, int | float]:
     """Count, mean and quantiles (min, p05, p25, p50, p75, p95, max) of finite values."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
@@ -62,9 +62,9 @@ def summarize(values: np.ndarray | Sequence[float]) -> dict[str, float]:
 class Calibration(BaseModel):
     """Score distributions, the threshold curve, the false-negative estimate and the threshold choice."""
 
-    positive: dict[str, float] = Field(description="scores of the (query, positive) pairs")
-    candidate: dict[str, float] = Field(description="scores of every retrieved non-positive candidate")
-    hardest_ratio: dict[str, float] = Field(description="top candidate's score / reference positive score, per row")
+    positive: dict[str, int | float] = Field(description="scores of the (query, positive) pairs")
+    candidate: dict[str, int | float] = Field(description="scores of every retrieved non-positive candidate")
+    hardest_ratio: dict[str, int | float] = Field(description="top candidate's score / reference positive's, per row")
     queries_with_several_positives: int = 0
     tuned: TunedFilter | None = Field(None, description="the filter the curve varies (the one auto_threshold tunes)")
     grid: list[float] = Field(default_factory=list)

@@ -7,8 +7,10 @@ optionally let a cross-encoder drop or relabel what still looks relevant, and ta
 survivors. Rows short of negatives are kept and counted, never dropped.
 
 Inputs: ``chunks.jsonl`` and ``train_pairs.jsonl`` of a workspace, or a BEIR folder's queries and qrels (the
-corpus documents are the candidates). Outputs: ``train_triplets.jsonl`` (one row per pair, with negative ids,
-texts and scores), ``mining_report.json`` and ``mining_report.html``. Iterative rounds work by passing a
+corpus documents are the candidates). Outputs: ``train_triplets.jsonl`` (one row per pair: ``query_id, query,
+positive_id, positive, positive_score, negative_ids, negatives, negative_scores, relabelled_positive_ids,
+relabelled_positives, weight``), ``mining_report.json`` and ``mining_report.html``. The rank window's end,
+``range_max``, is also the number of candidates retrieved per query (the top-N). Iterative rounds work by passing a
 trained model's folder as the mining model: the embedding cache keys on the model's content, so a new model
 re-encodes and a rerun with the same model and inputs is a no-op.
 

@@ -69,7 +69,9 @@ class MiningReport(BaseModel):
     rows_without_negatives: int = 0
     queries_short: int = 0
     calibration: Calibration
-    scores: dict[str, dict[str, float]] = Field(default_factory=dict, description="positive / candidate / negative")
+    scores: dict[str, dict[str, int | float]] = Field(
+        default_factory=dict, description="quantiles of positive / candidate / negative scores"
+    )
     histogram: Histogram = Field(default_factory=Histogram)
     cache_hit: bool | None = Field(None, description="corpus embeddings read from the cache (dense only)")
     seconds: dict[str, float] = Field(default_factory=dict)
