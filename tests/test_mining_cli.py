@@ -145,3 +145,16 @@ def test_errors_are_one_line(cli, tmp_path, tiny_model_dir):
     code, _, err = cli("mine", "-w", ws, "--model", tiny_model_dir)
     assert code == 2 and "none of its 1 positive ids is a chunk id" in err
     shutil.rmtree(ws)
+
+
+def test_a_pair_with_its_own_positive_text_trains_on_it_not_on_the_chunk(cli, tmp_path, tiny_model_dir):
+    ws = write_workspace(tmp_path / "ws", n_docs=12)
+    pairs = [json.loads(line) for line in (ws / "train_pairs.jsonl").read_text().splitlines()]
+    pairs[0]["positive_text"] = "the passage without the sentence that became the query"
+    (ws / "train_pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    code, _, err = cli("mine", "--workspace", ws, "--model", tiny_model_dir, "--num-negatives", "2")
+    assert code == 0, err
+    rows = [json.loads(line) for line in (ws / "train_triplets.jsonl").read_text().splitlines()]
+    first = [r for r in rows if r["query_id"] == pairs[0]["query_id"]]
+    assert [r["positive"] for r in first] == [pairs[0]["positive_text"]]
+    assert all(r["positive"] != pairs[0]["positive_text"] for r in rows if r["query_id"] != pairs[0]["query_id"])

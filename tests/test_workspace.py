@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -77,3 +78,14 @@ def test_atomic_outputs_get_normal_file_permissions(tmp_path):
     plain = tmp_path / "b.txt"
     plain.write_text("x")
     assert os.stat(tmp_path / "a.jsonl").st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_a_copied_workspace_stays_current(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    (ws.root / "chunks.jsonl").write_text("{}\n")
+    inputs, params = fingerprint_paths([ws.path("chunks.jsonl")]), {"size": 10}
+    _produce(ws, inputs, params)
+    copy = Workspace(shutil.copytree(ws.root, tmp_path / "elsewhere"))
+    assert copy.is_current("produce", fingerprint_paths([copy.path("chunks.jsonl")]), params)
+    (copy.root / "chunks.jsonl").write_text("changed\n")
+    assert not copy.is_current("produce", fingerprint_paths([copy.path("chunks.jsonl")]), params)

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app); one owner per module.
-_COMMAND_MODULES = ("run", "ingest", "generate", "split", "mine", "train", "evaluate", "models")
+_COMMAND_MODULES = ("run", "ingest", "generate", "split", "mine", "train", "evaluate", "models", "index", "serve")
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"embedtune.cli.{_name}").register(app)
 

@@ -79,7 +79,7 @@ def evaluate(
     from embedtune.evaluation import build_retrievers, evaluate_retrievers, load_beir, parse_metrics
     from embedtune.evaluation.render import evaluation_html, print_evaluation
     from embedtune.retrieval.embedding_cache import default_cache_dir
-    from embedtune.workspace import write_json
+    from embedtune.cli.outputs import save_outputs
 
     chosen = parse_metrics(metrics) if metrics is not None else None  # bad names fail before any work
     dim_list = _ints(dims, "--dims")
@@ -100,12 +100,7 @@ def evaluate(
         comparison_metrics=chosen, dataset=data.name, split=split, warnings=data.warnings,
     )
     print_evaluation(report)
-    if json_out is not None:
-        write_json(json_out, report.to_json(per_query=per_query))
-        typer.echo(f"wrote {json_out}")
-    if html_out is not None:
-        evaluation_html(report).save(html_out)
-        typer.echo(f"wrote {html_out}")
+    save_outputs(json_out, lambda: report.to_json(per_query=per_query), html_out, lambda: evaluation_html(report))
 
 
 def baseline(

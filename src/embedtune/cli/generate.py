@@ -42,6 +42,8 @@ def generate_command(
     price_out: float = typer.Option(0.0, "--price-out", min=0, help="$ per 1M completion tokens."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Local model: prompts per batch."),
     eval_queries: Path | None = typer.Option(None, "--eval-queries", help="Eval queries (BEIR queries.jsonl); near-identical generated ones are dropped."),
+    labelled: Path | None = typer.Option(None, "--labelled", help="Real training queries you already have: a BEIR folder (queries.jsonl + qrels/<split>.tsv) or a JSONL of {query, doc_id}."),
+    labelled_split: str = typer.Option("train", "--labelled-split", help="qrels split of a --labelled BEIR folder."),
     round_trip: str = typer.Option("bm25", "--round-trip", help="Keep a query only if 'bm25' or 'dense' (base model) ranks its passage in the top-k; 'none' to skip."),
     round_trip_k: int = typer.Option(10, "--round-trip-k", min=1, help="k of the round-trip test."),
     near_duplicate: float = typer.Option(0.95, "--near-duplicate", min=0, max=1, help="Drop a query this cosine-similar to a kept one (0: off)."),
@@ -62,7 +64,7 @@ def generate_command(
         config = GenerateConfig(
             backend=backend, model=model, styles=_split(styles), per_chunk=per_chunk, max_chunks=max_chunks or None,
             signals=_split(signals), domain=domain, examples=examples, prompt_dir=prompt_dir, seed=seed,
-            eval_queries=eval_queries,
+            eval_queries=eval_queries, labelled=labelled, labelled_split=labelled_split,
             filters=FilterConfig(
                 round_trip=round_trip, round_trip_k=round_trip_k,
                 near_duplicate=near_duplicate or None,

@@ -29,7 +29,7 @@ def _generated_queries(ws: Workspace) -> list[TrainQuery]:
         raise EmbedtuneError(f"{path}: no training queries yet; run `embedtune generate --workspace {ws.root}` first")
     return [
         TrainQuery(
-            query_id=row["id"], query=row["text"], positive_ids=(row["chunk_id"],),
+            query_id=row["id"], query=row["text"], positive_ids=(row["chunk_id"], *row.get("related_chunk_ids", ())),
             weight=float(row.get("weight", 1.0)), source=f"{row.get('backend', '')}:{row.get('style', '')}",
             positive_text=row.get("positive_text"),
         )

@@ -78,6 +78,9 @@ class MiningQuery:
     text: str
     positive_ids: tuple[str, ...]
     weight: float = 1.0
+    # Train on this instead of the first positive's text (an inverse-cloze passage without its sentence, a
+    # body without its title): the chunk itself contains the query and would be a trivial positive.
+    positive_text: str | None = None
 
 
 @dataclass
@@ -113,7 +116,7 @@ class Mined:
                 "query_id": q.query_id,
                 "query": q.text,
                 "positive_id": self.docs[pos].id,
-                "positive": self.docs[pos].full_text,
+                "positive": q.positive_text if q.positive_text and row.positive == 0 else self.docs[pos].full_text,
                 "positive_score": round(float(c.positive_scores[row.query][row.positive]), 6),
                 "negative_ids": [self.docs[i].id for i in neg],
                 "negatives": [self.docs[i].full_text for i in neg],
@@ -163,7 +166,8 @@ def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[MiningQu
         if old is not None and old.text != text:
             raise InputError(path, f"query_id {qid!r} appears twice with different texts", line=line)
         ids = tuple(dict.fromkeys((*(old.positive_ids if old else ()), *map(str, pos))))
-        merged[qid] = MiningQuery(qid, text, ids, weight)
+        positive_text = old.positive_text if old else row.get("positive_text")
+        merged[qid] = MiningQuery(qid, text, ids, weight, positive_text)
     if not merged:
         raise EmbedtuneError(
             f"{path}: no training pairs (empty file); run `embedtune split` (or `embedtune run`) first"
@@ -171,7 +175,8 @@ def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[MiningQu
     warnings: list[str] = []
     unknown = sum(p not in doc_ids for q in merged.values() for p in q.positive_ids)
     total = sum(len(q.positive_ids) for q in merged.values())
-    queries = [MiningQuery(q.query_id, q.text, tuple(p for p in q.positive_ids if p in doc_ids), q.weight)
+    queries = [MiningQuery(q.query_id, q.text, tuple(p for p in q.positive_ids if p in doc_ids), q.weight,
+                           q.positive_text if q.positive_ids[:1] and q.positive_ids[0] in doc_ids else None)
                for q in merged.values()]
     kept = [q for q in queries if q.positive_ids]
     if not kept:

@@ -31,6 +31,7 @@ from embedtune.querygen.backends import SIGNALS, ChatRequest, ChatResult, QueryB
 from embedtune.querygen.backends.offline_signals import chunks_by_doc
 from embedtune.querygen.cache import CACHE_FILE, GenerationCache, cache_key
 from embedtune.querygen.filters import FilterConfig, apply_filters
+from embedtune.querygen.labelled import labelled_queries
 from embedtune.querygen.prompts import STYLES, PromptSet, load_examples
 from embedtune.querygen.query import Query, query_id, read_query_texts
 from embedtune.querygen.report import REPORT_FILE, Estimate, LLMStats, QuerygenReport
@@ -97,6 +98,10 @@ class GenerateConfig(BaseModel):
     temperature: float = Field(default=0.7, ge=0)
     seed: int = 0
     eval_queries: Path | None = Field(default=None, description="Eval queries (BEIR queries.jsonl) no query may copy.")
+    labelled: Path | None = Field(
+        default=None, description="Real training queries: a BEIR folder (qrels/<labelled_split>.tsv) or a JSONL of {query, doc_id}."
+    )
+    labelled_split: str = "train"
     filters: FilterConfig = Field(default_factory=FilterConfig)
     openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
     local: LocalOptions = Field(default_factory=LocalOptions)
@@ -301,7 +306,7 @@ def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache)
 
 
 def _inputs(ws: Workspace, config: GenerateConfig) -> dict[str, str]:
-    extra = [p for p in (config.examples, config.eval_queries) if p is not None]
+    extra = [p for p in (config.examples, config.eval_queries, config.labelled) if p is not None]
     return {CHUNKS_FILE: sha256_file(ws.path(CHUNKS_FILE))} | fingerprint_paths(extra)
 
 
@@ -396,6 +401,15 @@ def generate_queries(
         result = apply_filters(
             candidates, chunks, cfg.filters, eval_queries=eval_texts, retriever=retriever, encoder=encoder
         )
+        if cfg.labelled is not None:
+            human, missing = labelled_queries(chunks, cfg.labelled, cfg.labelled_split)
+            if missing:
+                console.print(f"{cfg.labelled}: {missing:,} labelled documents are not in the corpus, skipped")
+            checked = apply_filters(human, chunks, _human_filters(cfg.filters), eval_queries=eval_texts, encoder=encoder)
+            candidates = candidates + human
+            result.kept += checked.kept
+            result.rejected += checked.rejected
+            result.contamination += checked.contamination
         write_jsonl(run.add_output(QUERIES_FILE), (q.model_dump(mode="json") for q in result.kept))
         write_jsonl(
             run.add_output(REJECTED_FILE),
@@ -413,6 +427,14 @@ def generate_queries(
             "failed_calls": stats.failed_calls if stats else 0,
         }
     return report
+
+
+def _human_filters(filters: FilterConfig) -> FilterConfig:
+    """Real queries are what the synthetic filters try to imitate: only duplicates and eval contamination apply."""
+    return filters.model_copy(update={
+        "min_chars": 1, "min_words": 1, "max_words": 10_000, "drop_meta": False, "copy_threshold": None,
+        "round_trip": "none", "near_duplicate": None,
+    })
 
 
 def load_queries(workspace: Workspace | str | Path) -> list[Query]:

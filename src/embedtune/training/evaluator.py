@@ -58,16 +58,6 @@ class MatryoshkaIREvaluator(SentenceEvaluator):
         return metrics
 
 
-def build_ir_evaluator(
-    queries: Mapping[str, str],
-    corpus: Mapping[str, str],
-    relevant: Mapping[str, set[str]],
-    dims: list[int],
-    batch_size: int = 64,
-) -> MatryoshkaIREvaluator:
-    return MatryoshkaIREvaluator(queries, corpus, relevant, dims, batch_size)
-
-
 def best_metric_key(dims: list[int]) -> str:
     """The trainer metric that selects the best checkpoint: full-dim cosine NDCG@10."""
     return f"eval_dim{dims[0]}_cosine_ndcg@10"

@@ -13,7 +13,7 @@ from typing import Any
 from embedtune.models import load_embedder
 from embedtune.training.config import TrainConfig
 from embedtune.training.data import TrainPair, to_dataset
-from embedtune.training.evaluator import best_metric_key, build_ir_evaluator
+from embedtune.training.evaluator import MatryoshkaIREvaluator, best_metric_key
 from embedtune.training.losses import build_loss
 from embedtune.training.progress import RichProgressCallback
 
@@ -107,7 +107,7 @@ def train_model(
     dataset = to_dataset(rows, n_neg, pool=negatives_pool, seed=config.seed)
     dims = config.resolved_dims(model.get_embedding_dimension()) or [model.get_embedding_dimension()]
     evaluator = (
-        build_ir_evaluator(eval_split.queries, eval_split.corpus, eval_split.relevant, dims) if eval_split else None
+        MatryoshkaIREvaluator(eval_split.queries, eval_split.corpus, eval_split.relevant, dims) if eval_split else None
     )
     steps_per_epoch = -(-len(dataset) // config.batch_size)
     trainer = SentenceTransformerTrainer(

@@ -80,6 +80,15 @@ class Workspace:
     def path(self, relpath: str) -> Path:
         return self.root / relpath
 
+    def _portable(self, inputs: dict[str, str]) -> dict[str, str]:
+        """Input paths inside the workspace relative to it, so a moved or copied workspace stays current."""
+        root = self.root.resolve()
+        out = {}
+        for path, digest in inputs.items():
+            p = Path(path).resolve()
+            out[p.relative_to(root).as_posix() if p.is_relative_to(root) else path] = digest
+        return out
+
     def stage_record(self, name: str) -> StageRecord | None:
         return self.load_manifest().stages.get(name)
 
@@ -88,7 +97,7 @@ class Workspace:
         rec = self.stage_record(name)
         if rec is None or rec.status != "done":
             return False
-        if rec.inputs != inputs or rec.params_hash != sha256_json(params):
+        if rec.inputs != self._portable(inputs) or rec.params_hash != sha256_json(params):
             return False
         return all(
             (self.root / p).exists() and sha256_file(self.root / p) == h for p, h in rec.outputs.items()
@@ -100,7 +109,7 @@ class Workspace:
 
         On an exception the record says ``failed`` with the message and the scratch folder is kept.
         """
-        record = StageRecord(name=name, inputs=inputs, params=params, params_hash=sha256_json(params))
+        record = StageRecord(name=name, inputs=self._portable(inputs), params=params, params_hash=sha256_json(params))
         self._save(record)
         run = StageRun(self, record)
         t0 = time.perf_counter()

@@ -1,0 +1,87 @@
+"""``embedtune serve``: an HTTP server over an index store (OpenAI-compatible embeddings, search, feedback)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from embedtune.errors import EmbedtuneError
+
+LIMITS = "Limits"
+
+
+def _opt(*names: str, text: str, panel: str | None = None):
+    return typer.Option(*names, help=text, rich_help_panel=panel)
+
+
+def serve_command(
+    store: Annotated[str, _opt("--store", text="Index store: a folder (LanceDB, milvus-lite) or a Milvus URL.")],
+    index: Annotated[str, _opt(
+        "--index", text="Version to serve; 'live' follows the live alias (promote/rollback apply without restart).")
+    ] = "live",
+    backend: Annotated[str | None, _opt(
+        "--backend", text="lancedb or milvus (default: the one the store was created with).")] = None,
+    model: Annotated[str | None, _opt(
+        "--model", text="Model folder to use when a version's recorded one moved (its content hash is checked).")
+    ] = None,
+    host: Annotated[str, _opt("--host", text="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, _opt("--port", text="Port to listen on.")] = 8000,
+    api_key_env: Annotated[str | None, _opt(
+        "--api-key-env", text="Environment variable holding the API key clients must send as a Bearer token.")
+    ] = None,
+    max_batch: Annotated[int, _opt("--max-batch", text="Most inputs per embeddings request.", panel=LIMITS)] = 256,
+    max_chars: Annotated[int, _opt("--max-chars", text="Most characters per input or query.", panel=LIMITS)] = 8192,
+    concurrency: Annotated[int, _opt(
+        "--concurrency", text="Encode/search jobs running at once (others wait).", panel=LIMITS)] = 4,
+    feedback_log: Annotated[Path | None, _opt(
+        "--feedback-log", text="JSON-lines file POST /feedback appends to (off when not given).")] = None,
+    poll_interval: Annotated[float, _opt(
+        "--poll-interval", text="Seconds between checks of the live alias.")] = 1.0,
+) -> None:
+    """Serve an index store over HTTP: /v1/embeddings (OpenAI-compatible), /search, /health, /feedback."""
+    import uvicorn
+
+    from embedtune.serving import ServeConfig, create_app
+
+    api_key = None
+    if api_key_env is not None:
+        api_key = os.environ.get(api_key_env, "")
+        if not api_key.strip():
+            raise EmbedtuneError(f"--api-key-env {api_key_env}: that environment variable is not set or is empty")
+    config = ServeConfig(
+        store=store, index=index, backend=backend, model=model, api_key=api_key,
+        max_batch=max_batch, max_chars=max_chars, concurrency=concurrency, feedback_log=feedback_log,
+        poll_interval=poll_interval,
+    )
+    _quiet_libraries()
+    app = create_app(config)  # a bad store, index or model fails here, before the port is bound
+    current = app.state.serving.live.current
+    following = "following the live alias" if config.follows_live else "pinned"
+    typer.echo(
+        f"serving index version {current.name!r} ({following}; model {current.meta.model_path}, dim "
+        f"{current.meta.dim}, {current.meta.count:,} chunks) at http://{host}:{port}"
+        + (" (API key required)" if api_key else "")
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+def _quiet_libraries() -> None:
+    """Model loads print nothing; our own swap messages reach the terminal as uvicorn's do."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    log = logging.getLogger("embedtune.serving")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

@@ -1,0 +1,46 @@
+"""A version's own model: load it from ``meta.model_path`` (refusing a changed one) and encode queries for it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embedtune.errors import EmbedtuneError
+from embedtune.index.base import IndexMeta
+from embedtune.retrieval.dense import truncate_dims
+from embedtune.retrieval.embedding_cache import encode_texts, model_fingerprint
+
+
+def load_version_model(meta: IndexMeta, model_path: str | Path | None = None):  # -> SentenceTransformer
+    """The model that made ``meta``'s vectors, from its recorded folder (or ``model_path`` if it moved).
+
+    Its content hash must equal the recorded one: a retrained or edited model gives other vectors.
+    """
+    from embedtune.models import load_embedder
+
+    path = Path(model_path or meta.model_path)
+    if not path.exists():
+        raise EmbedtuneError(
+            f"model folder {path} of index version {meta.name!r} is gone; restore it (or pass its new location)"
+        )
+    current = model_fingerprint(path)
+    if current != meta.model_hash:
+        raise EmbedtuneError(
+            f"model {path} changed since index version {meta.name!r} was built ({meta.model_hash[:12]} -> "
+            f"{current[:12]}): its vectors no longer match the model; rebuild the version or restore the model"
+        )
+    return load_embedder(path)
+
+
+def embed_for(model, meta: IndexMeta, texts: Sequence[str], kind: str = "query", batch_size: int = 64,
+              progress: bool = False) -> np.ndarray:
+    """``texts`` as vectors comparable with ``meta``'s: encoded, cut to ``meta.dim`` and renormalised."""
+    if not texts:
+        return np.zeros((0, meta.dim), dtype=np.float32)
+    vectors = encode_texts(model, list(texts), kind,  # type: ignore[arg-type]
+                           batch_size, normalize=True, progress=progress)
+    if vectors.shape[1] > meta.dim:
+        vectors = truncate_dims(vectors, meta.dim)
+    return vectors
