@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import InferenceOpt, use_inference
+
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 
@@ -74,6 +76,7 @@ def evaluate(
     ] = "multifield",
     rrf_k: Annotated[int, typer.Option(help="Reciprocal rank fusion constant.")] = 60,
     hybrid_weights: Annotated[str | None, typer.Option(help="RRF weights for bm25,dense, e.g. 1,2.")] = None,
+    inference: InferenceOpt = None,
 ) -> None:
     """Evaluate dense, BM25, hybrid and reranked retrieval on a BEIR folder; the first system is the reference."""
     from embedtune.evaluation import build_retrievers, evaluate_retrievers, load_beir, parse_metrics
@@ -82,6 +85,7 @@ def evaluate(
     from embedtune.cli.outputs import save_outputs
 
     chosen = parse_metrics(metrics) if metrics is not None else None  # bad names fail before any work
+    use_inference(inference)
     dim_list = _ints(dims, "--dims")
     weights = _floats(hybrid_weights, "--hybrid-weights")
     if weights is not None and len(weights) != 2:
@@ -113,6 +117,7 @@ def baseline(
     force: Annotated[
         bool, typer.Option("--force", help="Recompute even when the workspace's baseline is current.")
     ] = False,
+    inference: InferenceOpt = None,
 ) -> None:
     """Establish a baseline before training: BM25, dense, hybrid (and rerank), where queries fail, and a verdict."""
     import json
@@ -132,7 +137,7 @@ def baseline(
     files = [dataset / "corpus.jsonl", dataset / "queries.jsonl", dataset / "qrels" / f"{split}.tsv"]
     inputs = {str(Path(k).relative_to(dataset)): v for k, v in fingerprint_paths(files).items()}
     params = {"split": split, "model": model, "model_hash": model_fingerprint(resolve_model(model)),
-              "rerank": rerank, "rerank_top": rerank_top,
+              "rerank": rerank, "rerank_top": rerank_top, "inference": use_inference(inference),
               "rerank_hash": model_fingerprint(resolve_cross_encoder(rerank)) if rerank else None}
     if not force and ws.is_current("baseline", inputs, params):
         verdict = json.loads(ws.path("baseline.json").read_text(encoding="utf-8"))["verdict"]

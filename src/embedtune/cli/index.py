@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import InferenceOpt, use_inference
+
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.workspace import default_workspace
@@ -49,6 +51,7 @@ def build(
         "--dim", help="Stored dimension, a Matryoshka prefix (default: the model's full dimension).")] = None,
     batch_size: Annotated[int, typer.Option(
         "--batch-size", help="Chunks embedded and appended per step: the unit of resume.")] = 256,
+    inference: InferenceOpt = None,
 ) -> None:
     """Re-embed the chunks into a new version; a killed build resumes where it stopped when rerun."""
     from embedtune.index import build_index
@@ -62,7 +65,8 @@ def build(
     if corpus is not None:
         _ingest_corpus(corpus, ws, model)
     _quiet_libraries()
-    result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend)
+    result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend,
+                         inference=use_inference(inference))
     meta = result.meta
     typer.echo(
         f"version {meta.name!r}: {meta.count:,} chunks, {meta.dim} dims, complete "

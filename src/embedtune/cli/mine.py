@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import InferenceOpt, use_inference
+
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 
@@ -66,6 +68,7 @@ def mine_command(
     seed: Annotated[int, _opt("--seed", text="Seed for random sampling and calibration samples.")] = 0,
     batch_size: Annotated[int, _opt("--batch-size", text="Texts per forward pass.")] = 64,
     force: Annotated[bool, _opt("--force", text="Mine again even when the stage is current.")] = False,
+    inference: InferenceOpt = None,
 ) -> None:
     """Mine hard negatives with positive-aware false-negative filters; writes train_triplets.jsonl and a report."""
     from pydantic import ValidationError
@@ -80,7 +83,7 @@ def mine_command(
             positive_reference=positive_reference, num_negatives=num_negatives, sampling=sampling, seed=seed,
             cross_encoder=cross_encoder, ce_threshold=ce_threshold, ce_relative=ce_relative or None,
             relabel=relabel, auto_threshold=auto_threshold, max_false_negative_rate=max_false_negative_rate,
-            batch_size=batch_size,
+            batch_size=batch_size, inference=use_inference(inference),
         )
     except ValidationError as e:
         err = e.errors()[0]

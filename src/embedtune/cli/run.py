@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import InferenceOpt
+
 from embedtune.workspace import default_workspace
 
 QUICK = {  # smoke-test sizes: minutes on 2 cores, proves the plumbing, not the quality
@@ -29,6 +31,7 @@ def run(
     ] = None,
     eval_split: Annotated[str | None, typer.Option(help="qrels split of --eval-dataset (default test).")] = None,
     quick: Annotated[bool, typer.Option(help="Smoke-test sizes: offline signals only, 256 training rows.")] = False,
+    inference: InferenceOpt = None,
 ) -> None:
     """Turn a corpus into a fine-tuned model with proof: ingest, generate, split, baseline, mine, train, report."""
     from embedtune.pipeline.config import RunConfig, load_run_config
@@ -40,6 +43,8 @@ def run(
         updates["corpus"] = corpus
     if model:
         updates["base_model"] = model
+    if inference:
+        updates["inference"] = inference
     if eval_dataset or eval_split:
         updates["eval"] = cfg.eval.model_copy(update={k: v for k, v in (("dataset", eval_dataset), ("split", eval_split)) if v})
     if quick:

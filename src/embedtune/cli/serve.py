@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import InferenceOpt, use_inference
+
 from embedtune.errors import EmbedtuneError
 
 LIMITS = "Limits"
@@ -41,12 +43,14 @@ def serve_command(
         "--feedback-log", text="JSON-lines file POST /feedback appends to (off when not given).")] = None,
     poll_interval: Annotated[float, _opt(
         "--poll-interval", text="Seconds between checks of the live alias.")] = 1.0,
+    inference: InferenceOpt = None,
 ) -> None:
     """Serve an index store over HTTP: /v1/embeddings (OpenAI-compatible), /search, /health, /feedback."""
     import uvicorn
 
     from embedtune.serving import ServeConfig, create_app
 
+    use_inference(inference)  # query encoding; index vectors were made by the build's backend
     api_key = None
     if api_key_env is not None:
         api_key = os.environ.get(api_key_env, "")

@@ -42,6 +42,7 @@ class IndexMeta:
     complete: bool = False  # a build that was interrupted stays incomplete and is never promoted
     model_dim: int = 0  # the model's full output dim (0: unknown); dim <= model_dim
     expected: int = 0  # chunks the build will store (count reaches it when complete)
+    inference: str = "torch"  # the backend that encoded the vectors (embedtune.encoding); one per version
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from embedtune.corpus import Chunk, load_chunks
 from embedtune.errors import EmbedtuneError
+from embedtune.encoding import inference_of
 from embedtune.index.base import IndexMeta, IndexStore, IndexVersion, validate_name
 from embedtune.index.store import check_backend, open_store
 from embedtune.progress import console, progress_bar
@@ -72,6 +73,7 @@ def _resume_target(store: IndexStore, wanted: IndexMeta) -> IndexMeta | None:
             ("dim", existing.dim, wanted.dim),
             ("corpus", existing.corpus_hash, wanted.corpus_hash),
             ("normalisation", existing.normalized, wanted.normalized),
+            ("inference backend", existing.inference, wanted.inference),
         ) if a != b
     ]
     if differs:
@@ -98,6 +100,7 @@ def build_index(
     backend: str | None = None,
     encode_batch_size: int = 64,
     on_batch: Callable[[int, int], None] | None = None,
+    inference: str | None = None,
 ) -> BuildResult:
     """Embed ``workspace``'s chunks with ``model`` into version ``name`` of ``store`` (created or resumed).
 
@@ -111,6 +114,8 @@ def build_index(
         backend: for a new store folder: ``"lancedb"`` (default) or ``"milvus"``.
         encode_batch_size: texts per forward pass.
         on_batch: called as ``on_batch(stored, total)`` after each batch is stored (progress hooks, tests).
+        inference: encoding backend (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``); None = the process
+            default. Recorded in the version: a resumed build must use the same one.
     """
     from embedtune.models import load_embedder, resolve_model
 
@@ -128,7 +133,7 @@ def build_index(
 
     model_path = resolve_model(model).resolve()
     t_load = time.perf_counter()
-    encoder = load_embedder(model_path)
+    encoder = load_embedder(model_path, inference=inference)
     load_s = time.perf_counter() - t_load
     model_dim = int(encoder.get_embedding_dimension())
     if dim is not None and dim > model_dim:
@@ -139,6 +144,7 @@ def build_index(
         name=name, backend=st.backend, model_path=str(model_path), model_hash=model_fingerprint(model_path),
         dim=dim or model_dim, normalized=True, corpus_hash=corpus_hash([Document(c.id, c.text) for c in chunks]),
         chunking=chunking_params(ws), created_at=utcnow(), model_dim=model_dim, expected=len(chunks),
+        inference=inference_of(encoder),
     )
     existing = _resume_target(st, wanted)
     if existing is not None and existing.complete:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from embedtune.encoding.base import Inference
 from embedtune.models.registry import DEFAULT_MODEL
 
 MAX_NEGATIVES = 40
@@ -61,6 +62,7 @@ class MiningConfig(BaseModel):
     auto_threshold: bool = Field(False, description="pick percpos (or margin) from the estimated false-negative rate")
     max_false_negative_rate: float = Field(0.05, gt=0, lt=1, description="target for --auto-threshold")
     batch_size: int = Field(64, ge=1, description="texts per forward pass (encoder and cross-encoder)")
+    inference: Inference = Field("torch", description="how the mining model encodes (torch, torch-bf16, onnx, onnx-int8)")
 
     @model_validator(mode="after")
     def _consistent(self) -> MiningConfig:

@@ -277,7 +277,7 @@ def mine_negatives(
         if encoder is None:
             from embedtune.models import load_embedder
 
-            encoder = load_embedder(config.model)
+            encoder = load_embedder(config.model, inference=config.inference)
         t = time.perf_counter()
         corpus = encode_corpus(encoder, docs, cache_dir, model_hash=model_hash, batch_size=config.batch_size)
         cache_hit = corpus.cache_hit
@@ -479,7 +479,8 @@ def mine(
         from embedtune.retrieval.rerank import resolve_cross_encoder
 
         ce_hash = model_fingerprint(resolve_cross_encoder(config.cross_encoder))
-    params = config.model_dump() | {"model_hash": model_hash, "cross_encoder_hash": ce_hash, "format": FORMAT,
+    # inference is left out for torch, so workspaces mined before backends existed stay current
+    params = config.model_dump(exclude={"inference"} if config.inference == "torch" else None) | {"model_hash": model_hash, "cross_encoder_hash": ce_hash, "format": FORMAT,
                                     "split": split if dataset is not None else None}
     paths = ws.path(TRIPLETS_FILE), ws.path(REPORT_FILE), ws.path(HTML_FILE)
     if not force and ws.is_current(STAGE, inputs, params) and paths[1].exists():

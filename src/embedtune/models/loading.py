@@ -13,8 +13,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def load_embedder(name_or_path: str | Path, device: str = "cpu"):  # -> SentenceTransformer
-    """A SentenceTransformer for a registry name, a model folder, or a cached hub id."""
+def load_embedder(
+    name_or_path: str | Path, device: str = "cpu", *, inference: str | None = None, threads: int | None = None
+):  # -> SentenceTransformer
+    """A SentenceTransformer for a registry name, a model folder, or a cached hub id.
+
+    Args:
+        inference: how encoding runs (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``; see
+            :mod:`embedtune.encoding`); None uses the process default (``--inference``, ``$EMBEDTUNE_INFERENCE``).
+            Training always loads with ``torch``.
+        threads: intra-op threads for encoding; None lets the backend use every core available.
+    """
+    from embedtune.encoding import prepare_model
+
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import StaticEmbedding
 
@@ -27,8 +38,10 @@ def load_embedder(name_or_path: str | Path, device: str = "cpu"):  # -> Sentence
         raise EmbedtuneError(f"model {spec.name!r} is a text generator, not an embedding model")
     try:
         if spec is not None and spec.loader == "model2vec-static":
-            return SentenceTransformer(modules=[StaticEmbedding.from_model2vec(str(path))], device=device)
-        return SentenceTransformer(str(path), device=device)
+            model = SentenceTransformer(modules=[StaticEmbedding.from_model2vec(str(path))], device=device)
+        else:
+            model = SentenceTransformer(str(path), device=device)
     except (OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EmbedtuneError(f"{path}: cannot load as an embedding model ({first})") from None
+    return prepare_model(model, path, inference, threads)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from embedtune.corpus.config import IngestConfig
 from embedtune.dataset.split import SplitConfig
+from embedtune.encoding.base import Inference
 from embedtune.errors import EmbedtuneError
 from embedtune.mining.config import MiningConfig
 from embedtune.models.registry import DEFAULT_MODEL
@@ -61,6 +62,10 @@ class RunConfig(BaseModel):
     train: TrainConfig = Field(default_factory=_train_default)
     rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
     report: ReportConfig = Field(default_factory=ReportConfig)
+    inference: Inference = Field(
+        default="torch",
+        description="How every stage but training encodes: torch, torch-bf16 (AMX), onnx, onnx-int8 (fastest on CPU).",
+    )
 
 
 def load_run_config(path: str | Path) -> RunConfig:

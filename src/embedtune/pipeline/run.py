@@ -17,6 +17,7 @@ from rich.console import Console
 
 from embedtune.corpus import ingest, load_chunks, print_ingest_summary
 from embedtune.dataset import build_split
+from embedtune.encoding import set_default_inference
 from embedtune.evaluation.beir import load_beir, load_qrels, load_queries
 from embedtune.evaluation.model_comparison import ModelComparison, compare_base_and_tuned, comparison_html
 from embedtune.hashing import fingerprint_paths
@@ -69,6 +70,7 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
     corpus = config.corpus or [scifact_sample()]
     eval_dataset = config.eval.dataset or (scifact_sample() if not config.corpus else None)
     cache_dir = default_cache_dir(ws.root)
+    set_default_inference(config.inference)  # every stage that loads an encoder, training excepted
 
     def timed(name: str, fn, *args, **kwargs):
         console.rule(f"[bold]{name}")
@@ -102,7 +104,8 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
         round_ws = ws if n == 1 else _round_workspace(ws, n)
         miner = base if model_dir is None else str(model_dir)
         if config.mine:
-            mined = timed(f"mine (round {n})", mine, round_ws, config.mining.model_copy(update={"model": miner}))
+            mined = timed(f"mine (round {n})", mine, round_ws,
+                          config.mining.model_copy(update={"model": miner, "inference": config.inference}))
             print_mining_summary(mined.report, console)
         result = timed(f"train (round {n})", train_stage, round_ws, base, config.train, config.mine)
         if result is not None:
@@ -125,6 +128,8 @@ def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, con
 
     inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("eval/queries.jsonl"), ws.path("eval/qrels.tsv")])
     params = {"model": model_fingerprint(_resolve(base)), "rerank": config.report.rerank}
+    if config.inference != "torch":  # absent for torch, so existing workspaces stay current
+        params["inference"] = config.inference
     if ws.is_current("baseline", inputs, params):
         console.print("baseline is current, skipping")
         return
@@ -145,7 +150,7 @@ def _resolve(model: str) -> Path:
 def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir) -> ModelComparison:
     from embedtune.models import load_embedder
 
-    dims = config.report.dims or config.train.resolved_dims(load_embedder(base).get_embedding_dimension())
+    dims = config.report.dims or config.train.resolved_dims(load_embedder(base, inference="torch").get_embedding_dimension())
     comparison = compare_base_and_tuned(
         docs, queries, qrels, base, model_dir, dims, chunk_docs=chunk_docs, bm25=config.report.bm25,
         hybrid=config.report.hybrid, cache_dir=cache_dir, dataset=ws.root.name, split="eval",

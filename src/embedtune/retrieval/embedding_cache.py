@@ -4,11 +4,12 @@ Corpus embeddings dominate the cost of evaluating a dense model on CPU (minutes 
 with all-MiniLM-L6-v2 on two cores), and the same matrix is needed again by hard-negative mining and by every
 re-evaluation. They are stored as ``<cache_dir>/<key>.npy`` (float32, one row per document, in corpus order),
 where the key hashes the model's *content* (every file of its folder), the corpus content and order, the
-max_seq_length and the normalisation: a retrained model or an edited document gets a fresh entry, and a stale
+max_seq_length, the normalisation and, for backends whose vectors differ from fp32 (``torch-bf16``,
+``onnx-int8``; see :mod:`embedtune.encoding`), the inference backend: a retrained model or an edited document gets a fresh entry, and a stale
 matrix can never be read back. Files are written atomically, so an interrupted encode leaves no half file.
 
-Encoding sorts texts by length (long first) so each batch pads little, runs under ``torch.inference_mode`` in
-batches of 64, and shows one rich progress bar.
+Encoding sorts texts by length (long first) so each batch pads little, runs under ``torch.inference_mode`` (and
+the model's inference backend, e.g. bf16 autocast) in batches of 64, and shows one rich progress bar.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def encode_texts(
     """
     import torch
 
+    from embedtune.encoding import backend_of
+
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     encode = model.encode_query if kind == "query" else model.encode_document
@@ -80,7 +83,8 @@ def encode_texts(
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out: np.ndarray | None = None
     step = batch_size * 4  # a few batches per progress update
-    with progress_bar(transient=True, disable=not progress) as bar, torch.inference_mode():
+    backend = backend_of(model)
+    with progress_bar(transient=True, disable=not progress) as bar, torch.inference_mode(), backend.context():
         task = bar.add_task(description or f"encoding {len(texts):,} {kind}s", total=len(texts))
         for start in range(0, len(order), step):
             idx = order[start : start + step]
@@ -88,6 +92,8 @@ def encode_texts(
                 [texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=normalize,
                 convert_to_numpy=True, show_progress_bar=False,
             ).astype(np.float32, copy=False)
+            if normalize and backend.changes_vectors:  # unit length in fp32, not in the reduced precision
+                vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
             if out is None:
                 out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
             out[idx] = vecs
@@ -96,12 +102,16 @@ def encode_texts(
     return out
 
 
-def corpus_cache_key(model_hash: str, docs: Sequence[Document], max_seq_length: int | None, normalize: bool) -> str:
-    """The cache entry name for these inputs."""
-    return sha256_json(
-        {"format": _FORMAT, "model": model_hash, "corpus": corpus_hash(docs),
-         "max_seq_length": max_seq_length, "normalize": normalize}
-    )[:40]
+def corpus_cache_key(
+    model_hash: str, docs: Sequence[Document], max_seq_length: int | None, normalize: bool,
+    inference: str | None = None,
+) -> str:
+    """The cache entry name for these inputs; ``inference`` names a backend whose vectors differ from fp32."""
+    key = {"format": _FORMAT, "model": model_hash, "corpus": corpus_hash(docs),
+           "max_seq_length": max_seq_length, "normalize": normalize}
+    if inference is not None:  # absent for fp32, so entries written before backends existed stay valid
+        key["inference"] = inference
+    return sha256_json(key)[:40]
 
 
 def encode_corpus(
@@ -128,8 +138,10 @@ def encode_corpus(
     texts = [d.full_text for d in docs]
     if model_hash is None:
         return CorpusEmbeddings(ids, encode_texts(model, texts, "document", batch_size, normalize), False, None)
+    from embedtune.encoding import vectors_tag
+
     root = Path(cache_dir) if cache_dir is not None else USER_CACHE
-    path = root / f"{corpus_cache_key(model_hash, docs, model.max_seq_length, normalize)}.npy"
+    path = root / f"{corpus_cache_key(model_hash, docs, model.max_seq_length, normalize, vectors_tag(model))}.npy"
     if path.exists():
         try:
             vectors = np.load(path, allow_pickle=False)

@@ -92,7 +92,7 @@ def train_model(
     ckpt_dir = out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
 
-    model = load_embedder(base_model)
+    model = load_embedder(base_model, inference="torch")  # training needs the fp32 torch modules
     serving_length = model.max_seq_length
     if config.max_seq_length:
         model.max_seq_length = config.max_seq_length  # a training-time cut only: saved with serving_length
@@ -100,7 +100,7 @@ def train_model(
         from embedtune.training.lora import add_lora
 
         add_lora(model, config)
-    guide = load_embedder(base_model) if config.loss == "gist" else None
+    guide = load_embedder(base_model, inference="torch") if config.loss == "gist" else None
     n_neg = n_negatives if n_negatives is not None else min((len(r.negatives) for r in rows), default=0)
     if config.loss == "triplet":
         n_neg = 1

@@ -1,0 +1,25 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+INFERENCE_HELP = (
+    "How encoding runs: torch (fp32), torch-bf16 (autocast; fast with AMX), onnx (ONNX Runtime fp32) or "
+    "onnx-int8 (dynamic int8; fastest on CPU, vectors differ slightly). Default: $EMBEDTUNE_INFERENCE or torch."
+)
+
+InferenceOpt = Annotated[str | None, typer.Option("--inference", help=INFERENCE_HELP, rich_help_panel="Speed")]
+
+
+def use_inference(name: str | None) -> str:
+    """Make ``name`` the process default (and the environment's, for worker processes); returns the effective one."""
+    from embedtune.encoding import default_inference, set_default_inference
+
+    if name is not None:
+        set_default_inference(name)
+        os.environ["EMBEDTUNE_INFERENCE"] = name
+    return default_inference()

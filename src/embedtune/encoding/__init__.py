@@ -1,0 +1,97 @@
+"""Inference backends behind one API: how a model's forward pass runs when embedtune encodes.
+
+Every stage that encodes (evaluation, mining, index build, serving) loads its model with
+``embedtune.models.load_embedder(path, inference=...)`` and encodes with
+``embedtune.retrieval.encode_texts`` / ``encode_corpus``; the backend chosen at load time travels with the
+model object, so no caller changes. Backends:
+
+============  ====================================================  =============================
+name          what runs                                             vectors vs fp32
+============  ====================================================  =============================
+torch         PyTorch fp32 (the default, the reference)             identical
+torch-bf16    PyTorch under bf16 autocast (AMX / AVX512-BF16)       cosine ~0.9999
+onnx          ONNX Runtime fp32, graph-optimised export             float noise (shares the cache)
+onnx-int8     ONNX Runtime, dynamic int8 quantisation (VNNI/AMX)    cosine ~0.99
+============  ====================================================  =============================
+
+Choose with ``--inference NAME`` on the CLI, ``inference:`` in the run config, ``$EMBEDTUNE_INFERENCE``, or
+:func:`set_default_inference`. Exports are cached per model content in ``~/.cache/embedtune/onnx/``.
+"""
+
+from __future__ import annotations
+
+from embedtune.encoding.base import (
+    DEFAULT_INFERENCE,
+    INFERENCE_NAMES,
+    Inference,
+    InferenceBackend,
+    available_cores,
+    check_inference,
+    default_inference,
+    inference_of,
+    set_default_inference,
+)
+from embedtune.encoding.onnx_runtime import OnnxBackend
+from embedtune.encoding.torch_bf16 import TorchBf16Backend
+from embedtune.encoding.torch_fp32 import TorchBackend
+
+BACKENDS: dict[str, InferenceBackend] = {
+    "torch": TorchBackend(),
+    "torch-bf16": TorchBf16Backend(),
+    "onnx": OnnxBackend("fp32"),
+    "onnx-int8": OnnxBackend("int8"),
+}
+
+
+def get_backend(name: str) -> InferenceBackend:
+    """The backend called ``name`` (EmbedtuneError for an unknown one)."""
+    return BACKENDS[check_inference(name)]
+
+
+def backend_of(model: object) -> InferenceBackend:
+    """The backend a loaded model encodes with."""
+    return BACKENDS[inference_of(model)]
+
+
+def vectors_tag(model: object) -> str | None:
+    """The backend's name when its vectors differ from fp32 (a cache-key part), else None."""
+    backend = backend_of(model)
+    return backend.name if backend.changes_vectors else None
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_INFERENCE",
+    "INFERENCE_NAMES",
+    "Inference",
+    "InferenceBackend",
+    "available_cores",
+    "backend_of",
+    "check_inference",
+    "default_inference",
+    "get_backend",
+    "inference_of",
+    "prepare_model",
+    "set_default_inference",
+    "vectors_tag",
+]
+
+
+def prepare_model(model, path, inference: str | None = None, threads: int | None = None):  # -> SentenceTransformer
+    """Put a freshly loaded fp32 SentenceTransformer on backend ``inference`` (default: :func:`default_inference`).
+
+    Non-transformer models (static embeddings) stay on ``torch`` for the ONNX backends, with a warning.
+    """
+    from pathlib import Path
+
+    from embedtune.encoding.base import mark
+    from embedtune.encoding.onnx_runtime import fallback_warning
+
+    name = check_inference(inference or default_inference())
+    backend = BACKENDS[name]
+    if isinstance(backend, OnnxBackend) and not backend.supports(model):
+        fallback_warning(name)
+        name, backend = "torch", BACKENDS["torch"]
+    model = backend.prepare(model, Path(path), threads)
+    mark(model, name)
+    return model

@@ -1,0 +1,77 @@
+"""What an inference backend is, which one a loaded model uses, and the process-wide default.
+
+An inference backend decides *how* a SentenceTransformer's forward pass runs (fp32 torch, bf16 autocast, ONNX
+Runtime fp32 or int8), never *what* the model is: every backend takes the same model folder and gives vectors
+of the same shape and space. Backends whose vectors differ measurably from fp32 (bf16, int8) say so with
+``changes_vectors``, and the embedding cache keys on their name, so fp32 vectors are never mixed with int8 ones.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
+
+from embedtune.errors import EmbedtuneError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Inference = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
+INFERENCE_NAMES: tuple[str, ...] = get_args(Inference)
+DEFAULT_INFERENCE: Inference = "torch"
+ENV_VAR = "EMBEDTUNE_INFERENCE"
+_ATTR = "_embedtune_inference"  # set on a loaded SentenceTransformer by load_embedder
+
+_default: str | None = None
+
+
+class InferenceBackend:
+    """One way of running a model's forward pass. Subclasses override :meth:`prepare` and/or :meth:`context`."""
+
+    name: str = "torch"
+    changes_vectors: bool = False  # True when vectors differ from fp32 beyond float noise (bf16, int8)
+
+    def prepare(self, model: SentenceTransformer, path: Path, threads: int | None) -> SentenceTransformer:
+        """Adapt a freshly loaded fp32 model (export, swap modules); returns the model to encode with."""
+        return model
+
+    def context(self) -> AbstractContextManager:
+        """Entered around every encode call (e.g. autocast)."""
+        return nullcontext()
+
+
+def check_inference(name: str) -> Inference:
+    """``name`` if it is a known backend, else an EmbedtuneError listing them."""
+    if name not in INFERENCE_NAMES:
+        raise EmbedtuneError(f"unknown inference backend {name!r}; choose one of {', '.join(INFERENCE_NAMES)}")
+    return name  # type: ignore[return-value]
+
+
+def set_default_inference(name: str | None) -> None:
+    """The backend ``load_embedder`` uses when none is passed (the CLI's ``--inference``); None resets it."""
+    global _default
+    _default = check_inference(name) if name is not None else None
+
+
+def default_inference() -> Inference:
+    """:func:`set_default_inference`'s value, else ``$EMBEDTUNE_INFERENCE``, else ``torch``."""
+    return check_inference(_default or os.environ.get(ENV_VAR) or DEFAULT_INFERENCE)
+
+
+def inference_of(model: object) -> Inference:
+    """The backend a model was loaded with (``torch`` for a model not loaded by ``load_embedder``)."""
+    return getattr(model, _ATTR, DEFAULT_INFERENCE)
+
+
+def mark(model: object, name: str) -> None:
+    object.__setattr__(model, _ATTR, name)  # nn.Module.__setattr__ would be fine too; this skips its checks
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (cgroup/affinity aware), the right thread count for one encoder."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

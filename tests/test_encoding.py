@@ -1,0 +1,112 @@
+"""Inference backends: same vectors (within each backend's precision), separate cache entries, cached exports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import sample_texts
+from embedtune.errors import EmbedtuneError
+
+
+@pytest.fixture(autouse=True)
+def onnx_cache(tmp_path, monkeypatch):
+    """Exports go to a per-test folder, never the user's cache."""
+    import embedtune.encoding.onnx_export as onnx_export
+
+    monkeypatch.setattr(onnx_export, "ONNX_CACHE", tmp_path / "onnx")
+    return tmp_path / "onnx"
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    # Very different lengths (padding inside batches), a single word and an empty text.
+    return sample_texts(120) + ["word", ""]
+
+
+@pytest.mark.parametrize(("name", "floor"), [("onnx", 0.9999), ("torch-bf16", 0.99), ("onnx-int8", 0.98)])
+def test_backend_vectors_match_fp32(tiny_model_dir, texts, name, floor):
+    from embedtune.encoding import inference_of
+    from embedtune.models import load_embedder
+    from embedtune.retrieval import encode_texts
+
+    ref_model = load_embedder(tiny_model_dir, inference="torch")
+    model = load_embedder(tiny_model_dir, inference=name)
+    assert inference_of(model) == name
+    for kind in ("document", "query"):
+        ref = encode_texts(ref_model, texts, kind, batch_size=16, progress=False)
+        got = encode_texts(model, texts, kind, batch_size=16, progress=False)
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+        assert _cosines(got, ref).min() >= floor
+
+
+def test_onnx_export_is_cached_per_model_content(tiny_model_dir, onnx_cache):
+    from embedtune.models import load_embedder
+
+    load_embedder(tiny_model_dir, inference="onnx-int8")
+    (folder,) = onnx_cache.iterdir()
+    files = {f.name: f.stat().st_mtime_ns for f in folder.iterdir()}
+    assert {"model.onnx", "model_int8.onnx"} <= set(files)
+    load_embedder(tiny_model_dir, inference="onnx")
+    load_embedder(tiny_model_dir, inference="onnx-int8")
+    assert {f.name: f.stat().st_mtime_ns for f in folder.iterdir()} == files  # nothing exported again
+    assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
+    from embedtune.models import load_embedder
+    from embedtune.retrieval import Document, encode_corpus, model_fingerprint
+
+    docs = [Document(f"d{i}", t) for i, t in enumerate(sample_texts(40))]
+    h = model_fingerprint(tiny_model_dir)
+    paths = {}
+    for name in ("torch", "onnx", "torch-bf16", "onnx-int8"):
+        out = encode_corpus(load_embedder(tiny_model_dir, inference=name), docs, tmp_path, model_hash=h)
+        paths[name] = out.path
+    assert paths["onnx"] == paths["torch"]  # fp32 either way: one entry
+    assert len({paths["torch"], paths["torch-bf16"], paths["onnx-int8"]}) == 3
+
+
+def test_default_inference_and_unknown_names(tiny_model_dir, monkeypatch):
+    from embedtune.encoding import default_inference, inference_of, set_default_inference
+    from embedtune.models import load_embedder
+
+    monkeypatch.setenv("EMBEDTUNE_INFERENCE", "torch-bf16")
+    assert default_inference() == "torch-bf16"
+    set_default_inference("onnx")
+    try:
+        assert inference_of(load_embedder(tiny_model_dir)) == "onnx"
+    finally:
+        set_default_inference(None)
+    with pytest.raises(EmbedtuneError, match="unknown inference backend"):
+        load_embedder(tiny_model_dir, inference="tensorrt")
+
+
+def test_training_loads_torch_whatever_the_default(tiny_model_dir):
+    from embedtune.encoding import inference_of, set_default_inference
+    from embedtune.models import load_embedder
+
+    set_default_inference("onnx-int8")
+    try:
+        assert inference_of(load_embedder(tiny_model_dir, inference="torch")) == "torch"
+    finally:
+        set_default_inference(None)
+
+
+@pytest.mark.integration
+def test_minilm_int8_and_bf16_stay_close(minilm_dir):
+    """The real model: the honest precision numbers behind the docs (int8 mean cosine ~0.995)."""
+    from embedtune.models import load_embedder
+    from embedtune.retrieval import encode_texts
+
+    texts = sample_texts(48)
+    ref = encode_texts(load_embedder(minilm_dir, inference="torch"), texts, progress=False)
+    for name, floor in (("torch-bf16", 0.99), ("onnx-int8", 0.98)):
+        got = encode_texts(load_embedder(minilm_dir, inference=name), texts, progress=False)
+        cos = _cosines(got, ref)
+        assert cos.min() >= floor and cos.mean() >= floor + 0.005, (name, cos.min(), cos.mean())
