@@ -2,7 +2,7 @@
 
 What it optimises: CPU throughput. ``onnx`` gives fp32 vectors (float noise from PyTorch's) through ORT's fused
 kernels; ``onnx-int8`` quantises weights to int8 and activations on the fly, which runs on VNNI / AMX-INT8 units
-(~2-3x fp32 on recent x86) at a small cost in quality (mean cosine ~0.995 to fp32 on all-MiniLM-L6-v2; check
+(~2-3x fp32 on recent x86) at a small cost in quality (mean cosine ~0.997 to fp32 on all-MiniLM-L6-v2, FFN down-projections kept fp32; check
 NDCG with ``benchmarks/encode.py`` before serving with it). Use it for bulk corpus encoding and CPU serving;
 keep ``torch`` for training. The first use of a model exports it (seconds for MiniLM), cached per content hash.
 Reference: sentence-transformers, "Speeding up Inference", https://sbert.net/docs/sentence_transformer/usage/efficiency.html
