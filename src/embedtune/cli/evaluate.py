@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, use_inference
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -77,6 +77,7 @@ def evaluate(
     rrf_k: Annotated[int, typer.Option(help="Reciprocal rank fusion constant.")] = 60,
     hybrid_weights: Annotated[str | None, typer.Option(help="RRF weights for bm25,dense, e.g. 1,2.")] = None,
     inference: InferenceOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Evaluate dense, BM25, hybrid and reranked retrieval on a BEIR folder; the first system is the reference."""
     from embedtune.evaluation import build_retrievers, evaluate_retrievers, load_beir, parse_metrics
@@ -86,6 +87,7 @@ def evaluate(
 
     chosen = parse_metrics(metrics) if metrics is not None else None  # bad names fail before any work
     use_inference(inference)
+    use_ray(ray_address)
     dim_list = _ints(dims, "--dims")
     weights = _floats(hybrid_weights, "--hybrid-weights")
     if weights is not None and len(weights) != 2:
@@ -118,6 +120,7 @@ def baseline(
         bool, typer.Option("--force", help="Recompute even when the workspace's baseline is current.")
     ] = False,
     inference: InferenceOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Establish a baseline before training: BM25, dense, hybrid (and rerank), where queries fail, and a verdict."""
     import json
@@ -130,6 +133,7 @@ def baseline(
     from embedtune.retrieval.rerank import resolve_cross_encoder
     from embedtune.workspace import Workspace, write_json
 
+    use_ray(ray_address)
     data = load_beir(dataset, split)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, use_inference
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -52,6 +52,7 @@ def build(
     batch_size: Annotated[int, typer.Option(
         "--batch-size", help="Chunks embedded and appended per step: the unit of resume.")] = 256,
     inference: InferenceOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Re-embed the chunks into a new version; a killed build resumes where it stopped when rerun."""
     from embedtune.index import build_index
@@ -65,6 +66,7 @@ def build(
     if corpus is not None:
         _ingest_corpus(corpus, ws, model)
     _quiet_libraries()
+    use_ray(ray_address)
     result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend,
                          inference=use_inference(inference))
     meta = result.meta

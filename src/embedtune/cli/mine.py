@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, use_inference
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -69,6 +69,7 @@ def mine_command(
     batch_size: Annotated[int, _opt("--batch-size", text="Texts per forward pass.")] = 64,
     force: Annotated[bool, _opt("--force", text="Mine again even when the stage is current.")] = False,
     inference: InferenceOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Mine hard negatives with positive-aware false-negative filters; writes train_triplets.jsonl and a report."""
     from pydantic import ValidationError
@@ -90,6 +91,7 @@ def mine_command(
         where = f"--{str(err['loc'][0]).replace('_', '-')}: " if err["loc"] else ""
         raise EmbedtuneError(f"invalid mining option: {where}{err['msg']}") from None
     _quiet_libraries()
+    use_ray(ray_address)
     result = mine(workspace, config, dataset=dataset, split=split, force=force)
     if not result.report.reused:
         print_mining_summary(result.report, Console())

@@ -15,6 +15,22 @@ INFERENCE_HELP = (
 InferenceOpt = Annotated[str | None, typer.Option("--inference", help=INFERENCE_HELP, rich_help_panel="Speed")]
 
 
+RAY_HELP = (
+    "Encode the corpus on a Ray cluster (e.g. auto, ray://head:10001, or local for a Ray instance on this "
+    "machine); the vectors land in the same cache as a local run."
+)
+
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help=RAY_HELP, rich_help_panel="Speed")]
+
+
+def use_ray(address: str | None) -> None:
+    """Route corpus encoding of this process through Ray at ``address`` (None: keep it local)."""
+    if address is not None:
+        from embedtune.scale import set_ray_address
+
+        set_ray_address(address)
+
+
 def use_inference(name: str | None) -> str:
     """Make ``name`` the process default (and the environment's, for worker processes); returns the effective one."""
     from embedtune.encoding import default_inference, set_default_inference

@@ -11,7 +11,7 @@ name          what runs                                             vectors vs f
 torch         PyTorch fp32 (the default, the reference)             identical
 torch-bf16    PyTorch under bf16 autocast (AMX / AVX512-BF16)       cosine ~0.9999
 onnx          ONNX Runtime fp32, graph-optimised export             float noise (shares the cache)
-onnx-int8     ONNX Runtime, dynamic int8 quantisation (VNNI/AMX)    cosine ~0.99
+onnx-int8     ONNX Runtime, dynamic int8 quantisation (VNNI/AMX)    cosine ~0.997
 ============  ====================================================  =============================
 
 Choose with ``--inference NAME`` on the CLI, ``inference:`` in the run config, ``$EMBEDTUNE_INFERENCE``, or
@@ -93,5 +93,5 @@ def prepare_model(model, path, inference: str | None = None, threads: int | None
         fallback_warning(name)
         name, backend = "torch", BACKENDS["torch"]
     model = backend.prepare(model, Path(path), threads)
-    mark(model, name)
+    mark(model, name, Path(path))
     return model

@@ -65,8 +65,15 @@ def inference_of(model: object) -> Inference:
     return getattr(model, _ATTR, DEFAULT_INFERENCE)
 
 
-def mark(model: object, name: str) -> None:
+def mark(model: object, name: str, path: Path | None = None) -> None:
     object.__setattr__(model, _ATTR, name)  # nn.Module.__setattr__ would be fine too; this skips its checks
+    if path is not None:
+        object.__setattr__(model, "_embedtune_path", str(path))
+
+
+def model_path_of(model: object) -> str | None:
+    """The folder ``load_embedder`` loaded the model from (None for models built in memory)."""
+    return getattr(model, "_embedtune_path", None)
 
 
 def available_cores() -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from embedtune.corpus import Chunk, load_chunks
 from embedtune.errors import EmbedtuneError
 from embedtune.encoding import inference_of
+from embedtune.scale.ray_encode import ray_address
 from embedtune.index.base import IndexMeta, IndexStore, IndexVersion, validate_name
 from embedtune.index.store import check_backend, open_store
 from embedtune.progress import console, progress_bar
@@ -87,6 +88,18 @@ def _resume_target(store: IndexStore, wanted: IndexMeta) -> IndexMeta | None:
 def _embed(model, texts: list[str], dim: int, model_dim: int, batch_size: int):
     vectors = encode_texts(model, texts, "document", batch_size=batch_size, normalize=True, progress=False)
     return truncate_dims(vectors, dim) if dim < model_dim else vectors
+
+
+def _encode_on_ray(model_path: Path, todo: list[Chunk], ws: Workspace, inference: str):
+    """Vectors of the chunks still to store, from Ray actors (``--ray-address``), cached in the workspace."""
+    from embedtune.retrieval.embedding_cache import default_cache_dir
+    from embedtune.scale import encode_corpus_ray
+
+    t = time.perf_counter()
+    out = encode_corpus_ray(model_path, [Document(c.id, c.text) for c in todo], default_cache_dir(ws.root),
+                            inference=inference)
+    console.print(f"encoded {len(todo):,} chunks on Ray in {time.perf_counter() - t:.1f}s", highlight=False)
+    return out.vectors
 
 
 def build_index(
@@ -162,13 +175,18 @@ def build_index(
         console.print(f"resuming {name!r}: {len(stored):,} of {len(chunks):,} chunks already stored", highlight=False)
 
     encode_s = 0.0
+    precomputed = _encode_on_ray(model_path, todo, ws, meta.inference) if ray_address() and todo else None
     done = len(stored)
     with progress_bar() as bar:
         task = bar.add_task(f"index {name}", total=len(chunks), completed=done)
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             t = time.perf_counter()
-            vectors = _embed(encoder, [c.text for c in batch], meta.dim, model_dim, encode_batch_size)
+            if precomputed is not None:
+                rows = precomputed[start : start + batch_size]
+                vectors = truncate_dims(rows, meta.dim) if meta.dim < model_dim else rows
+            else:
+                vectors = _embed(encoder, [c.text for c in batch], meta.dim, model_dim, encode_batch_size)
             encode_s += time.perf_counter() - t
             version.add([c.id for c in batch], vectors, [c.text for c in batch], [c.doc_id for c in batch],
                         [list(c.duplicate_doc_ids) for c in batch])

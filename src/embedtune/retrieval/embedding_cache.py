@@ -133,9 +133,21 @@ def encode_corpus(
             identity is unknown (e.g. an unsaved model in the middle of training), so nothing is cached.
         batch_size: texts per forward pass.
         normalize: L2-normalise rows (cosine similarity becomes a dot product).
+
+    With ``--ray-address`` (:func:`embedtune.scale.set_ray_address`) a cacheable corpus is encoded by Ray actors
+    instead (:func:`embedtune.scale.encode_corpus_ray`), into the same cache entry.
     """
     ids = [d.id for d in docs]
     texts = [d.full_text for d in docs]
+    if model_hash is not None:
+        from embedtune.encoding.base import inference_of, model_path_of
+        from embedtune.scale.ray_encode import ray_address
+
+        if ray_address() is not None and (path := model_path_of(model)) is not None:  # --ray-address
+            from embedtune.scale import encode_corpus_ray
+
+            return encode_corpus_ray(path, docs, cache_dir, inference=inference_of(model), normalize=normalize,
+                                     batch_size=batch_size)
     if model_hash is None:
         return CorpusEmbeddings(ids, encode_texts(model, texts, "document", batch_size, normalize), False, None)
     from embedtune.encoding import vectors_tag

@@ -9,6 +9,10 @@
 - ``triplet``: TripletLoss with a cosine margin, for data with exactly one negative and no batch structure.
 MatryoshkaLoss (Kusupati et al. 2022) trains prefixes of the vector to stand alone, so it can be cut to
 64-256 dims at serving time.
+
+Across processes (``torchrun`` / ``accelerate launch``, DDP), MNRL and cached MNRL gather every process's
+embeddings before the loss (``gather_across_devices``), so in-batch negatives come from the global batch
+(per-device batch x processes), as one process with that batch would see them.
 """
 
 from __future__ import annotations
@@ -22,14 +26,22 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+def world_size() -> int:
+    """Training processes launched together (torchrun / accelerate set ``WORLD_SIZE``); 1 for a plain run."""
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceTransformer | None = None) -> nn.Module:
     from sentence_transformers.sentence_transformer import losses
 
+    gather = world_size() > 1
     if config.loss == "mnrl":
-        inner = losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+        inner = losses.MultipleNegativesRankingLoss(model, scale=config.scale, gather_across_devices=gather)
     elif config.loss == "cached-mnrl":
         inner = losses.CachedMultipleNegativesRankingLoss(
-            model, scale=config.scale, mini_batch_size=config.mini_batch_size
+            model, scale=config.scale, mini_batch_size=config.mini_batch_size, gather_across_devices=gather
         )
     elif config.loss == "gist":
         if guide is None:

@@ -14,7 +14,7 @@ from embedtune.models import load_embedder
 from embedtune.training.config import TrainConfig
 from embedtune.training.data import TrainPair, to_dataset
 from embedtune.training.evaluator import MatryoshkaIREvaluator, best_metric_key
-from embedtune.training.losses import build_loss
+from embedtune.training.losses import build_loss, world_size
 from embedtune.training.progress import RichProgressCallback
 
 
@@ -42,8 +42,15 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
     from sentence_transformers.sentence_transformer import SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
+    import torch
+
+    from embedtune.training.losses import world_size
+
     every = config.eval_every_steps or max(1, steps_per_epoch)
+    # accelerate treats torchrun's processes as multi-CPU DDP (gloo) only when told the run is on CPU.
+    cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
     return SentenceTransformerTrainingArguments(
+        use_cpu=cpu_ddp,
         output_dir=str(out),
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
@@ -83,6 +90,8 @@ def train_model(
     """Train ``base_model`` on ``rows`` and save the best model to ``output_dir/model``.
 
     Checkpoints go to ``output_dir/checkpoints``; calling again after an interruption resumes from the last one.
+    Under ``torchrun`` / ``accelerate launch`` every process runs this (DDP: each takes a shard of every global
+    batch, gradients are averaged); only the main process writes the final model and history.
     """
     from sentence_transformers.sentence_transformer import SentenceTransformerTrainer
     from transformers.trainer_utils import get_last_checkpoint
@@ -109,7 +118,7 @@ def train_model(
     evaluator = (
         MatryoshkaIREvaluator(eval_split.queries, eval_split.corpus, eval_split.relevant, dims) if eval_split else None
     )
-    steps_per_epoch = -(-len(dataset) // config.batch_size)
+    steps_per_epoch = -(-len(dataset) // (config.batch_size * world_size()))  # global batches under DDP
     trainer = SentenceTransformerTrainer(
         model=model,
         args=_training_args(config, ckpt_dir, steps_per_epoch, evaluator is not None, dims),
@@ -127,6 +136,10 @@ def train_model(
         merge_lora(model)
     model.max_seq_length = serving_length
     final = out / "model"
+    if not trainer.is_world_process_zero():  # DDP: one writer; the others wait so the folder is whole on return
+        trainer.accelerator.wait_for_everyone()
+        return TrainResult(model_dir=final, dims=dims, steps=state.global_step, seconds=round(seconds, 2),
+                           train_rows=len(dataset), best_metric=trainer.state.best_metric)
     staging = out / ".model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
@@ -134,6 +147,7 @@ def train_model(
     staging.rename(final)
     history = [h for h in trainer.state.log_history if any(k.startswith("eval_") for k in h)]
     (out / "train_history.json").write_text(json.dumps(trainer.state.log_history, indent=2))
+    trainer.accelerator.wait_for_everyone()
     return TrainResult(
         model_dir=final, dims=dims, steps=state.global_step, seconds=round(seconds, 2), train_rows=len(dataset),
         history=history, best_metric=trainer.state.best_metric,
