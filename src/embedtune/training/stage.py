@@ -6,6 +6,7 @@ a kill resumes, while a rerun with other settings starts fresh instead of resumi
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -86,6 +87,11 @@ def train_stage(
     if cfg.max_rows is not None and len(rows) > cfg.max_rows:
         rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
     out = ws.path(TRAIN_DIR)
+    if int(os.environ.get("RANK", "0")) != 0:  # a DDP worker (torchrun): trains its shard, rank 0 records
+        return train_model(
+            base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
+            negatives_pool=list(texts.values()), n_negatives=cfg.hard_negatives if source != "train_pairs.jsonl" else 0,
+        )
     stamp = out / "checkpoints" / "settings.sha256"
     if stamp.exists() and stamp.read_text() != sha256_json(params):
         shutil.rmtree(out / "checkpoints")  # other settings: do not resume from them
