@@ -102,7 +102,7 @@ def main() -> None:
 
     import torch
 
-    import embedtune.encoding.onnx_export as onnx_export
+    from embedtune.encoding import onnx_export
     from embedtune.models import resolve_model
 
     onnx_export.ONNX_CACHE = Path(tempfile.mkdtemp(prefix="embedtune-bench-onnx-"))  # measure the export too
@@ -123,7 +123,7 @@ def main() -> None:
     loaded = {}
     for name in systems:
         t0 = time.perf_counter()
-        model, encode = load_system(name, path)
+        _, encode = load_system(name, path)
         load_s = time.perf_counter() - t0
         encode(["warm up", "a second, longer warm-up text"], "document")  # first-call setup out of the timings
         loaded[name] = encode

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from conftest import sample_texts
+
 from embedtune.training import TrainConfig, TrainPair, train_model
 
 
@@ -23,4 +24,4 @@ def config() -> TrainConfig:
 if __name__ == "__main__":
     model_dir, out = sys.argv[1], Path(sys.argv[2])
     result = train_model(model_dir, pairs(), out, config())
-    (out / f"steps.json").write_text(json.dumps({"steps": result.steps}))
+    (out / "steps.json").write_text(json.dumps({"steps": result.steps}))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import sample_texts
+
 from embedtune.errors import EmbedtuneError
 
 
 @pytest.fixture(autouse=True)
 def onnx_cache(tmp_path, monkeypatch):
     """Exports go to a per-test folder, never the user's cache."""
-    import embedtune.encoding.onnx_export as onnx_export
+    from embedtune.encoding import onnx_export
 
     monkeypatch.setattr(onnx_export, "ONNX_CACHE", tmp_path / "onnx")
     return tmp_path / "onnx"
@@ -73,7 +73,11 @@ def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
 
 
 def test_default_inference_and_unknown_names(tiny_model_dir, monkeypatch):
-    from embedtune.encoding import default_inference, inference_of, set_default_inference
+    from embedtune.encoding import (
+        default_inference,
+        inference_of,
+        set_default_inference,
+    )
     from embedtune.models import load_embedder
 
     monkeypatch.setenv("EMBEDTUNE_INFERENCE", "torch-bf16")

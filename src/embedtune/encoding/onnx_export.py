@@ -80,7 +80,7 @@ def _export_fp32(model: SentenceTransformer, out: Path) -> None:
         opt = optimize_model(str(raw), model_type="bert", num_heads=getattr(cfg, "num_attention_heads", 0) or 0,
                              hidden_size=getattr(cfg, "hidden_size", 0) or 0, opt_level=1)
         opt.save_model_to_file(str(target))
-    except Exception:  # an architecture the optimiser does not know: the plain export is still correct
+    except Exception:  # noqa: BLE001 - an architecture the optimiser does not know: the plain export is still correct
         shutil.copyfile(raw, target)
 
 

@@ -23,7 +23,12 @@ import numpy as np
 
 from embedtune.errors import EmbedtuneError
 from embedtune.retrieval.base import Document
-from embedtune.retrieval.embedding_cache import USER_CACHE, CorpusEmbeddings, corpus_cache_key, model_fingerprint
+from embedtune.retrieval.embedding_cache import (
+    USER_CACHE,
+    CorpusEmbeddings,
+    corpus_cache_key,
+    model_fingerprint,
+)
 from embedtune.workspace.atomic import atomic_write
 
 _address: str | None = None
