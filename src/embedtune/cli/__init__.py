@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 
 # Each module defines register(app); one owner per module.
-_COMMAND_MODULES = ("run", "ingest", "generate", "split", "mine", "train", "evaluate", "models", "index", "serve")
+_COMMAND_MODULES = (
+    "run", "ingest", "generate", "split", "mine", "train", "evaluate", "models", "index", "serve", "feedback",
+)
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"embedtune.cli.{_name}").register(app)
 

@@ -14,6 +14,7 @@ from embedtune.cli.options import InferenceOpt, use_inference
 from embedtune.errors import EmbedtuneError
 
 LIMITS = "Limits"
+EXPERIMENT = "Experiments (A/B, exploration)"
 
 
 def _opt(*names: str, text: str, panel: str | None = None):
@@ -43,6 +44,18 @@ def serve_command(
         "--feedback-log", text="JSON-lines file POST /feedback appends to (off when not given).")] = None,
     poll_interval: Annotated[float, _opt(
         "--poll-interval", text="Seconds between checks of the live alias.")] = 1.0,
+    explore_rate: Annotated[float, _opt(
+        "--explore-rate", text="Share of searches with one random adjacent pair of results swapped (and logged), "
+        "to measure position bias.", panel=EXPERIMENT)] = 0.0,
+    ab: Annotated[str | None, _opt(
+        "--ab", text="A/B test two versions: NAME_A,NAME_B (A = control).", panel=EXPERIMENT)] = None,
+    ab_split: Annotated[float, _opt(
+        "--ab-split", text="split mode: share of users (sticky by user/session id) on arm B.", panel=EXPERIMENT)] = 0.5,
+    ab_mode: Annotated[str, _opt(
+        "--ab-mode", text="split (one arm per user) or interleave (team-draft, both arms in every list).",
+        panel=EXPERIMENT)] = "split",
+    seed: Annotated[int | None, _opt(
+        "--seed", text="Seed of the exploration and interleaving coins.", panel=EXPERIMENT)] = None,
     inference: InferenceOpt = None,
 ) -> None:
     """Serve an index store over HTTP: /v1/embeddings (OpenAI-compatible), /search, /health, /feedback."""
@@ -59,7 +72,8 @@ def serve_command(
     config = ServeConfig(
         store=store, index=index, backend=backend, model=model, api_key=api_key,
         max_batch=max_batch, max_chars=max_chars, concurrency=concurrency, feedback_log=feedback_log,
-        poll_interval=poll_interval,
+        poll_interval=poll_interval, explore_rate=explore_rate, ab=_arms(ab), ab_split=ab_split,
+        ab_mode=ab_mode, seed=seed,  # type: ignore[arg-type]
     )
     _quiet_libraries()
     app = create_app(config)  # a bad store, index or model fails here, before the port is bound
@@ -69,8 +83,19 @@ def serve_command(
         f"serving index version {current.name!r} ({following}; model {current.meta.model_path}, dim "
         f"{current.meta.dim}, {current.meta.count:,} chunks) at http://{host}:{port}"
         + (" (API key required)" if api_key else "")
+        + (f"; A/B {config.ab_mode} {config.ab[0]} vs {config.ab[1]}" if config.ab else "")
+        + (f"; exploring {config.explore_rate:.0%} of searches" if config.explore_rate else "")
     )
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+def _arms(spec: str | None) -> tuple[str, str] | None:
+    if spec is None:
+        return None
+    names = tuple(n.strip() for n in spec.split(","))
+    if len(names) != 2 or not all(names):
+        raise EmbedtuneError(f"--ab {spec!r}: give two version names, NAME_A,NAME_B")
+    return names  # type: ignore[return-value]
 
 
 def _quiet_libraries() -> None:

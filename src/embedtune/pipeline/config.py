@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from embedtune.corpus.config import IngestConfig
 from embedtune.dataset.split import SplitConfig
 from embedtune.encoding.base import Inference
-from embedtune.errors import EmbedtuneError
 from embedtune.mining.config import MiningConfig
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.querygen.generate import GenerateConfig
 from embedtune.training.config import TrainConfig
+from embedtune.yaml_file import read_yaml, validate_settings
 
 
 class EvalSetConfig(BaseModel):
@@ -70,21 +69,7 @@ class RunConfig(BaseModel):
 
 def load_run_config(path: str | Path) -> RunConfig:
     """Parse a YAML run config; a bad file is one line naming the file and the first problem."""
-    path = Path(path)
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as e:
-        raise EmbedtuneError(f"{path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise EmbedtuneError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise EmbedtuneError(f"{path}: {loc}: {err['msg']}") from None
+    return validate_settings(RunConfig, read_yaml(path), path)
 
 
 def _commented(model: BaseModel, indent: int = 0) -> list[str]:

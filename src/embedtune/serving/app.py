@@ -13,7 +13,9 @@ from embedtune.serving.auth import api_key_check
 from embedtune.serving.body_limit import BodyLimitMiddleware
 from embedtune.serving.config import ServeConfig
 from embedtune.serving.errors import install_error_handlers
+from embedtune.serving.experiment import Traffic
 from embedtune.serving.feedback import FeedbackLog
+from embedtune.serving.impressions import ImpressionMemory
 from embedtune.serving.live import LiveIndex
 from embedtune.serving.routes import embeddings, feedback, health, search
 from embedtune.serving.state import ServingState
@@ -23,8 +25,8 @@ from embedtune.serving.workers import Workers
 def create_app(config: ServeConfig, store: IndexStore | None = None) -> FastAPI:
     """An app serving ``config.index`` of ``config.store`` (or of ``store``, an already open store).
 
-    The first version and its model are loaded here, so a bad store, index or model fails at startup with
-    an EmbedtuneError rather than on the first request.
+    The first version and its model are loaded here (and both arms of an A/B test), so a bad store, index or
+    model fails at startup with an EmbedtuneError rather than on the first request.
     """
     if store is None:
         from embedtune.index import open_store
@@ -35,7 +37,11 @@ def create_app(config: ServeConfig, store: IndexStore | None = None) -> FastAPI:
         live=LiveIndex(store, config),
         workers=Workers(config.concurrency),
         feedback=FeedbackLog(config.feedback_log) if config.feedback_log is not None else None,
+        traffic=Traffic(config),
+        impressions=ImpressionMemory(config.remember_searches),
     )
+    for arm in config.ab or ():
+        state.live.load(arm)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -32,6 +32,14 @@ class ServeConfig:
         feedback_log: JSON-lines file ``/feedback`` appends to; None turns ``/feedback`` off.
         poll_interval: seconds between checks of the live alias.
         model_cache: how many loaded versions (model + lexical index) stay in memory, so a rollback is instant.
+        explore_rate: share of searches in which one random adjacent pair of results is swapped (and the swap
+            logged), so position bias can be measured from randomised data (see ``embedtune.feedback.propensity``).
+        ab: two version names (A = control, B = candidate) to serve as an A/B test; None serves one version.
+        ab_split: share of users (sticky by user, else session id) on arm B in ``split`` mode.
+        ab_mode: ``split`` (each user sees one arm) or ``interleave`` (team-draft: both arms in every list).
+        seed: seed of the exploration and interleaving coins (None: fresh randomness).
+        remember_searches: how many recent searches the server keeps so ``/feedback`` with a ``search_id``
+            gets its arm, teams and swap filled in by the server.
     """
 
     store: str
@@ -46,6 +54,12 @@ class ServeConfig:
     feedback_log: Path | None = None
     poll_interval: float = 1.0
     model_cache: int = 3
+    explore_rate: float = 0.0
+    ab: tuple[str, str] | None = None
+    ab_split: float = 0.5
+    ab_mode: Literal["split", "interleave"] = "split"
+    seed: int | None = None
+    remember_searches: int = 100_000
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_chars", "concurrency", "max_k", "model_cache"):
@@ -53,6 +67,16 @@ class ServeConfig:
                 raise EmbedtuneError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.poll_interval <= 0:
             raise EmbedtuneError(f"--poll-interval must be positive, got {self.poll_interval}")
+        if not 0.0 <= self.explore_rate <= 1.0:
+            raise EmbedtuneError(f"--explore-rate must be between 0 and 1, got {self.explore_rate}")
+        if not 0.0 <= self.ab_split <= 1.0:
+            raise EmbedtuneError(f"--ab-split must be between 0 and 1, got {self.ab_split}")
+        if self.ab_mode not in ("split", "interleave"):
+            raise EmbedtuneError(f"--ab-mode must be split or interleave, got {self.ab_mode!r}")
+        if self.ab is not None and (len(self.ab) != 2 or self.ab[0] == self.ab[1] or not all(self.ab)):
+            raise EmbedtuneError(f"--ab needs two different version names, NAME_A,NAME_B; got {','.join(self.ab)!r}")
+        if self.remember_searches < 0:
+            raise EmbedtuneError(f"remember_searches must be >= 0, got {self.remember_searches}")
         if self.api_key is not None and not self.api_key.strip():
             raise EmbedtuneError("the API key is empty")
 

@@ -1,15 +1,10 @@
 """``POST /feedback``: what users were shown and what they clicked, one JSON line per search, for learning.
 
-The log (``--feedback-log FILE``) is append-only JSON lines, UTF-8, one object per request, in arrival order::
-
-    {"format": 1,                                  # bumped if a field changes meaning
-     "received_at": "2025-01-31T12:00:00.123456Z",  # server clock, UTC
-     "timestamp": "2025-01-31T11:59:58Z",           # when the results were shown (client's clock; else = received_at)
-     "query": "what causes scurvy",
-     "index": "v2",                                 # the index version that produced the results
-     "arm": "tuned",                                # experiment arm (null outside experiments)
-     "results": [{"id": "doc1#0", "position": 1}, {"id": "doc7#3", "position": 2}],   # shown, position 1 = top
-     "clicks": [{"id": "doc7#3", "position": 2, "dwell_s": 41.5}]}                    # dwell_s may be null
+The log format (``--feedback-log FILE``) is documented in :mod:`embedtune.feedback.log` and ``docs/feedback.md``;
+this module holds the request body and the writer. A request may carry the ``search_id`` of the ``/search``
+answer it is about: the server then fills in what it knows better than the client (the version, A/B arm,
+interleaving teams, exploration swap, user/session) from its memory of recent searches
+(:mod:`embedtune.serving.impressions`).
 
 Checks: ``results`` ids and positions are unique; every click names a shown id (its position, when given,
 must be the one shown); ``index``, when given, must be a version of the store (default: the version served
@@ -19,36 +14,25 @@ lock and flushed, so concurrent requests never interleave and a crash loses at m
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from embedtune.errors import EmbedtuneError
+from embedtune.feedback.log import (
+    FORMAT,
+    Click,
+    Experiment,
+    FeedbackRecord,
+    Query,
+    ShownResult,
+    check_consistent,
+)
 
-FORMAT = 1
-
-
-class ShownResult(BaseModel):
-    """One result as shown: its chunk id and 1-based position."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1)
-    position: int = Field(ge=1)
-
-
-class Click(BaseModel):
-    """A click on a shown result, with the seconds spent on it when known."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1)
-    position: int | None = Field(None, ge=1)
-    dwell_s: float | None = Field(None, ge=0)
+__all__ = ["FORMAT", "Click", "FeedbackLog", "FeedbackRecord", "FeedbackRequest", "FeedbackResponse", "ShownResult"]
 
 
 class FeedbackRequest(BaseModel):
@@ -56,60 +40,41 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str
+    query: Query
     results: list[ShownResult] = Field(max_length=1000)
     clicks: list[Click] = Field(default_factory=list, max_length=1000)
     timestamp: datetime | None = None
     index: str | None = None
     arm: str | None = Field(None, min_length=1, max_length=200)
-
-    @field_validator("query")
-    @classmethod
-    def _query(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the query is empty")
-        return value
+    user: str | None = Field(None, min_length=1, max_length=200)
+    session: str | None = Field(None, min_length=1, max_length=200)
+    search_id: str | None = Field(None, min_length=1, max_length=200)
+    swap: tuple[int, int] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FeedbackRequest:
-        shown: dict[str, int] = {}
-        for r in self.results:
-            if r.id in shown:
-                raise ValueError(f"result {r.id!r} is listed twice")
-            shown[r.id] = r.position
-        if len(set(shown.values())) != len(shown):
-            raise ValueError("two results share a position")
-        for c in self.clicks:
-            if c.id not in shown:
-                raise ValueError(f"click on {c.id!r}, which is not among the results shown")
-            if c.position is not None and c.position != shown[c.id]:
-                raise ValueError(f"click on {c.id!r} at position {c.position}, but it was shown at {shown[c.id]}")
+        check_consistent(self.results, self.clicks, self.swap)
         return self
 
 
-class FeedbackRecord(BaseModel):
-    """One line of the feedback log (see the module docstring)."""
-
-    format: Literal[1] = FORMAT
-    received_at: datetime
-    timestamp: datetime
-    query: str
-    index: str
-    arm: str | None
-    results: list[ShownResult]
-    clicks: list[Click]
-
-    @classmethod
-    def of(cls, request: FeedbackRequest, index: str) -> FeedbackRecord:
-        """The record of ``request``, received now, about version ``index``."""
-        now = datetime.now(UTC)
-        shown_at = request.timestamp or now
-        if shown_at.tzinfo is None:
-            shown_at = shown_at.replace(tzinfo=UTC)
-        return cls(
-            received_at=now, timestamp=shown_at, query=request.query, index=index, arm=request.arm,
-            results=request.results, clicks=request.clicks,
-        )
+def record_of(
+    request: FeedbackRequest, index: str, *, arm: str | None = None, swap: tuple[int, int] | None = None,
+    experiment: Experiment | None = None, teams: dict[str, str] | None = None,
+    user: str | None = None, session: str | None = None,
+) -> FeedbackRecord:
+    """The record of ``request``, received now, about version ``index``; keyword values override the client's."""
+    now = datetime.now(UTC)
+    shown_at = request.timestamp or now
+    if shown_at.tzinfo is None:
+        shown_at = shown_at.replace(tzinfo=UTC)
+    results = request.results
+    if teams:
+        results = [r.model_copy(update={"arm": teams.get(r.id, r.arm)}) for r in results]
+    return FeedbackRecord(
+        received_at=now, timestamp=shown_at, query=request.query, index=index, arm=arm or request.arm,
+        results=results, clicks=request.clicks, user=request.user or user, session=request.session or session,
+        search_id=request.search_id, swap=swap or request.swap, experiment=experiment,
+    )
 
 
 class FeedbackResponse(BaseModel):
@@ -135,7 +100,7 @@ class FeedbackLog:
 
     def append(self, record: FeedbackRecord) -> None:
         """Write ``record`` as one line and flush it."""
-        line = json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n"
+        line = record.to_line()
         with self._lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()

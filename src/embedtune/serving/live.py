@@ -75,6 +75,10 @@ class LiveIndex:
         except EmbedtuneError as e:  # the version exists but cannot be served here (its model is missing)
             raise ApiError(503, str(e), param="index") from None
 
+    def load(self, name: str) -> VersionRuntime:
+        """Load version ``name`` now (at startup: an A/B arm); EmbedtuneError when it cannot be served."""
+        return self._load(name)
+
     def refresh(self) -> bool:
         """Swap to the version ``live`` points to now, if it moved; True when the served version changed."""
         name = self.store.live_name()

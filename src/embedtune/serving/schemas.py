@@ -92,6 +92,8 @@ class SearchRequest(BaseModel):
     k: int = Field(10, ge=1)
     mode: Literal["dense", "hybrid"] = "dense"
     index: str | None = Field(None, description="An index version name; default: the version being served.")
+    user: str | None = Field(None, min_length=1, max_length=200, description="Sticky A/B assignment key.")
+    session: str | None = Field(None, min_length=1, max_length=200, description="Used when no user is given.")
 
     @field_validator("query")
     @classmethod
@@ -109,15 +111,21 @@ class SearchHit(BaseModel):
     duplicate_doc_ids: list[str] = Field(
         default_factory=list, description="Documents holding an identical chunk (deduplicated at ingest)."
     )
+    position: int = Field(0, description="1-based position as shown (after interleaving and exploration).")
+    arm: str | None = Field(None, description="Interleaving: the arm (version) that contributed this result.")
 
 
 class SearchResponse(BaseModel):
-    """Hits and the version that produced them (record it with feedback)."""
+    """Hits and the version that produced them; send ``search_id`` back with ``/feedback``."""
 
     object: Literal["search.results"] = "search.results"
     index: str
     mode: Literal["dense", "hybrid"]
     hits: list[SearchHit]
+    search_id: str = ""
+    arm: str | None = Field(None, description="A/B split: the arm (version) this user is on.")
+    swap: tuple[int, int] | None = Field(None, description="Exploration: the two positions swapped, if any.")
+    experiment: dict | None = Field(None, description="The A/B test: mode and arms.")
 
 
 class HealthResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""What the routes share: settings, the served index, the worker pool, the feedback log."""
+"""What the routes share: settings, the served index, the worker pool, the feedback log, the experiment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from embedtune.serving.config import ServeConfig
+from embedtune.serving.experiment import Traffic
 from embedtune.serving.feedback import FeedbackLog
+from embedtune.serving.impressions import ImpressionMemory
 from embedtune.serving.live import LiveIndex
 from embedtune.serving.workers import Workers
 
@@ -20,6 +22,8 @@ class ServingState:
     live: LiveIndex
     workers: Workers
     feedback: FeedbackLog | None
+    traffic: Traffic
+    impressions: ImpressionMemory
 
 
 def serving_state(request: Request) -> ServingState:

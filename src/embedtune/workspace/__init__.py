@@ -1,6 +1,12 @@
 """Run directories: a manifest of stages, atomic writes, skip-when-current and resume."""
 
-from embedtune.workspace.atomic import atomic_write, read_jsonl, write_json, write_jsonl
+from embedtune.workspace.atomic import (
+    atomic_write,
+    read_jsonl,
+    read_jsonl_lines,
+    write_json,
+    write_jsonl,
+)
 from embedtune.workspace.manifest import Manifest, StageRecord
 from embedtune.workspace.workspace import StageRun, Workspace, default_workspace
 
@@ -12,6 +18,7 @@ __all__ = [
     "atomic_write",
     "default_workspace",
     "read_jsonl",
+    "read_jsonl_lines",
     "write_json",
     "write_jsonl",
 ]

@@ -55,6 +55,12 @@ def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yield the objects of a JSONL file; a malformed line raises InputError naming file and line."""
+    for _, obj in read_jsonl_lines(path):
+        yield obj
+
+
+def read_jsonl_lines(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of a JSONL file (blank lines skipped), for callers that report bad rows."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -65,4 +71,4 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
                 raise InputError(path, f"malformed JSON ({e.msg})", line=lineno) from None
             if not isinstance(obj, dict):
                 raise InputError(path, "expected a JSON object on each line", line=lineno)
-            yield obj
+            yield lineno, obj

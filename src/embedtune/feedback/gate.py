@@ -1,0 +1,85 @@
+"""Current vs candidate model on two held-out sets, and the promotion gate.
+
+The golden set (``eval/`` of the workspace: real or held-out queries with qrels) guards against forgetting
+what the model was tuned for; held-out feedback (queries never trained on, clicked documents as relevant)
+checks that it learned what users want now. A candidate that falls on either by more than the configured
+tolerance is not promoted. Both comparisons are paired over the same queries (:func:`significance.compare`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from embedtune.evaluation.significance import Comparison, compare
+from embedtune.feedback.log import FeedbackRecord
+from embedtune.feedback.propensity import clicked_ids, query_key
+from embedtune.feedback.retrain_config import GateConfig
+from embedtune.retrieval.base import Document
+
+
+@dataclass
+class HeldOut:
+    """One evaluation set: documents, queries and qrels (and, for chunks of documents, the chunk -> doc map)."""
+
+    name: str
+    docs: Sequence[Document]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    chunk_docs: Mapping[str, Sequence[str]] | None = None
+
+
+def feedback_heldout(records: Sequence[FeedbackRecord], docs: Sequence[Document],
+                     min_dwell_s: float | None = None) -> HeldOut:
+    """Held-out searches as an eval set: each distinct query, its clicked chunks relevant (grade 1)."""
+    known = {d.id for d in docs}
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for record in records:
+        clicked = [d for d in clicked_ids(record, min_dwell_s) if d in known]
+        if not clicked:
+            continue
+        qid = "fb:" + query_key(record.query)
+        queries.setdefault(qid, record.query)
+        qrels.setdefault(qid, {}).update(dict.fromkeys(clicked, 1))
+    return HeldOut("feedback", docs, queries, qrels)
+
+
+def compare_models(current: str, candidate: str, heldout: HeldOut, metric: str,
+                   cache_dir: str | Path | None = None) -> Comparison:
+    """Paired comparison of ``candidate`` against ``current`` on ``heldout`` (dense, full dim)."""
+    from embedtune.evaluation.evaluate import evaluate_retrievers
+    from embedtune.retrieval.dense import DenseRetriever
+    from embedtune.retrieval.maxp import MaxPRetriever
+
+    systems = [DenseRetriever(current, label="current", cache_dir=cache_dir, name="current"),
+               DenseRetriever(candidate, label="candidate", cache_dir=cache_dir, name="candidate")]
+    if heldout.chunk_docs is not None:
+        systems = [MaxPRetriever(s, heldout.chunk_docs) for s in systems]
+    report = evaluate_retrievers(systems, heldout.docs, heldout.queries, heldout.qrels, [metric],
+                                 comparison_metrics=[metric], dataset=heldout.name)
+    a, b = (report.systems[s.name].evaluation.per_query[metric] for s in systems)
+    return compare(b, a, metric, "candidate", "current")
+
+
+def gate(results: Mapping[str, Comparison | None], config: GateConfig) -> tuple[bool, list[str]]:
+    """Whether the candidate may be promoted, and why (one reason per check)."""
+    limits = {"golden": config.max_golden_drop, "feedback": config.max_feedback_drop}
+    ok, reasons = True, []
+    for name, result in results.items():
+        if result is None:
+            reasons.append(f"{name}: not evaluated (no usable held-out queries)")
+            continue
+        limit = limits.get(name, 0.0)
+        verdict = (f"{name} {result.metric}: {result.reference_mean:.4f} -> {result.system_mean:.4f} "
+                   f"({result.delta:+.4f}, p = {result.p_randomization:.3g}, {result.n_queries} queries)")
+        if result.delta < -limit - 1e-12:
+            ok = False
+            reasons.append(f"REGRESSION {verdict}; allowed fall {limit}")
+        else:
+            reasons.append(verdict)
+    if all(r is None for r in results.values()):
+        ok = False
+        reasons.append("nothing to evaluate the candidate on: not promoted")
+    return ok, reasons
