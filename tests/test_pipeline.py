@@ -108,3 +108,29 @@ def test_default_config_round_trips_and_bad_config_is_one_line(tmp_path):
     path.write_text("train: [unclosed\n")
     with pytest.raises(EmbedtuneError, match=r"run\.yaml:\d+: not valid YAML"):
         load_run_config(path)
+
+
+def test_a_datasets_own_training_queries_are_not_mistaken_for_eval_contamination(tmp_path, small_beir, tiny_model_dir,
+                                                                                   monkeypatch):
+    import embedtune.pipeline.run as pipeline
+
+    beir = tmp_path / "beir"
+    (beir / "qrels").mkdir(parents=True)
+    (beir / "corpus.jsonl").write_text((small_beir / "corpus.jsonl").read_text())
+    (beir / "qrels" / "test.tsv").write_text((small_beir / "qrels" / "test.tsv").read_text())
+    ids = {json.loads(line)["_id"] for line in (beir / "corpus.jsonl").read_text().splitlines()}
+    train = [r.split("\t") for r in (scifact_sample() / "qrels" / "train.tsv").read_text().splitlines()[1:]]
+    train = [r for r in train if r[1] in ids]
+    (beir / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join("\t".join(r) + "\n" for r in train))
+    wanted = {r[0] for r in train} | {json.loads(line)["_id"] for line in (small_beir / "queries.jsonl").read_text().splitlines()}
+    rows = [line for line in (scifact_sample() / "queries.jsonl").read_text().splitlines() if json.loads(line)["_id"] in wanted]
+    (beir / "queries.jsonl").write_text("\n".join(rows) + "\n")  # train and test queries in one file, as BEIR has them
+
+    cfg = _config(beir, tiny_model_dir)
+    cfg.generate = cfg.generate.model_copy(update={"signals": [], "labelled": beir})
+    monkeypatch.setattr(pipeline, "_baseline", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(cfg, tmp_path / "ws")
+    pairs = [json.loads(line) for name in ("train_pairs.jsonl", "dev_pairs.jsonl")
+             for line in (tmp_path / "ws" / name).read_text().splitlines()]
+    assert train and pairs and all(p["query_id"].startswith("labelled-") for p in pairs)

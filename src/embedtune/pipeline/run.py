@@ -29,9 +29,10 @@ from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerp
 from embedtune.samples import scifact_sample
 from embedtune.training.model_card import write_model_card
 from embedtune.training.stage import train_stage, trained_model_dir
-from embedtune.workspace import Workspace, write_json
+from embedtune.workspace import Workspace, write_json, write_jsonl
 
 SHARED_FILES = ("chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl")
+EVAL_SPLIT_QUERIES = "eval_split_queries.jsonl"
 
 
 @dataclass
@@ -87,7 +88,7 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
     if eval_dataset is not None:
         data = load_beir(eval_dataset, config.eval.split)
         eval_queries, eval_qrels = data.queries, data.qrels
-        gen_cfg = gen_cfg.model_copy(update={"eval_queries": Path(eval_dataset) / "queries.jsonl"})
+        gen_cfg = gen_cfg.model_copy(update={"eval_queries": _write_eval_split_queries(ws, eval_queries, eval_qrels)})
     print_report(timed("generate", generate_queries, ws, gen_cfg), console)
     split = timed("split", build_split, ws, config.split, eval_queries, eval_qrels)
     if split is not None:
@@ -120,6 +121,14 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
     write_json(ws.path("timings.json"), timings)
     console.print(f"tuned model: [bold]{model_dir}[/]   report: [bold]{ws.path('report.html')}[/]")
     return PipelineResult(model_dir, comparison, ws.path("report.html"), timings)
+
+
+def _write_eval_split_queries(ws: Workspace, queries: dict[str, str], qrels: dict) -> Path:
+    """The eval split's queries only, for the contamination filter: a BEIR queries.jsonl also holds the
+    training queries, and those must stay usable (e.g. imported as labelled training queries)."""
+    path = ws.path(EVAL_SPLIT_QUERIES)
+    write_jsonl(path, ({"_id": q, "text": queries[q]} for q in qrels if q in queries))
+    return path
 
 
 def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, console) -> None:
