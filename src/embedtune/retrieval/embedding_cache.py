@@ -162,6 +162,11 @@ def encode_corpus(
         except (OSError, ValueError):
             pass  # unreadable entry (disk trouble, foreign file): encode again and overwrite it
     vectors = encode_texts(model, texts, "document", batch_size, normalize)
+    return save_corpus_embeddings(path, root, ids, vectors)
+
+
+def save_corpus_embeddings(path: Path, root: Path, ids: list[str], vectors: np.ndarray) -> CorpusEmbeddings:
+    """Write a cache entry atomically (local and Ray encoding share the format) and return it."""
     try:
         with atomic_write(path, "wb") as f:
             np.save(f, vectors, allow_pickle=False)

@@ -28,8 +28,8 @@ from embedtune.retrieval.embedding_cache import (
     CorpusEmbeddings,
     corpus_cache_key,
     model_fingerprint,
+    save_corpus_embeddings,
 )
-from embedtune.workspace.atomic import atomic_write
 
 _address: str | None = None
 
@@ -144,9 +144,4 @@ def encode_corpus_ray(
         seen += len(batch["row"])
     if seen != len(docs):
         raise EmbedtuneError(f"Ray returned {seen:,} vectors for {len(docs):,} documents")
-    try:
-        with atomic_write(target, "wb") as f:
-            np.save(f, vectors, allow_pickle=False)
-    except OSError as e:
-        raise EmbedtuneError(f"{root}: cannot write the embedding cache ({e.strerror or e})") from None
-    return CorpusEmbeddings(ids, vectors, cache_hit=False, path=target)
+    return save_corpus_embeddings(target, root, ids, vectors)
