@@ -128,7 +128,7 @@ def work_st(spec: dict) -> dict:
 
     queries, docs = load_data(spec["dataset"], spec["max_queries"], spec["replicas"])
     text = {d.id: d.full_text for d in docs}
-    anchors = [q.text for q in queries for _ in q.positive_ids]
+    anchors = [q.query for q in queries for _ in q.positive_ids]
     positives = [text[p] for q in queries for p in q.positive_ids]
     corpus = [d.full_text for d in docs]
     t0, c0 = time.perf_counter(), time.process_time()

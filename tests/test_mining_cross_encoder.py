@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from test_mining_filters import scenario
 
-from embedtune.mining import MiningConfig, MiningQuery, load_triplets, mine_negatives
+from embedtune.dataset import TrainQuery
+from embedtune.mining import MiningConfig, load_triplets, mine_negatives
 from embedtune.workspace import write_jsonl
 
 
@@ -27,7 +28,7 @@ SCORES = [0.8, 0.7, 0.69, 0.68, 0.67, 0.66, 0.65]
 def _mine(**config):
     docs, enc = scenario({"q": SCORES}, len(SCORES))
     ce = TableCrossEncoder({"d0": 1.0, "d1": 0.95})
-    mined = mine_negatives([MiningQuery("q1", "q", ("d0",))], docs,
+    mined = mine_negatives([TrainQuery("q1", "q", ("d0",))], docs,
                            MiningConfig(num_negatives=3, **config), encoder=enc, cross_encoder=ce)
     return mined, ce
 
@@ -67,7 +68,7 @@ def test_auto_threshold_from_the_cross_encoder_when_no_query_has_a_second_positi
     scores = [0.9] + [round(0.89 - 0.01 * i, 2) for i in range(60)]
     docs, enc = scenario({"q": scores}, len(scores))
     ce = TableCrossEncoder({"d0": 1.0, **{f"d{i}": 0.95 for i in range(1, 41)}})
-    mined = mine_negatives([MiningQuery("q1", "q", ("d0",))], docs, MiningConfig(auto_threshold=True),
+    mined = mine_negatives([TrainQuery("q1", "q", ("d0",))], docs, MiningConfig(auto_threshold=True),
                            encoder=enc, cross_encoder=ce)
     cal = mined.report.calibration
     assert cal.estimate_source == "cross-encoder" and cal.support == 40

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedtune.mining import MiningConfig, MiningQuery, mine_negatives
+from embedtune.dataset import TrainQuery
+from embedtune.mining import MiningConfig, mine_negatives
 from embedtune.mining.filters import KEPT, RANK_WINDOW, TOPK_ABS, TOPK_PERCPOS, percpos_threshold, removal_reasons
 from embedtune.retrieval import Document
 
@@ -50,7 +51,7 @@ def scenario(queries: dict[str, list[float]], n_docs: int):
     return docs, VectorEncoder(vectors)
 
 
-def mine_rows(queries: list[MiningQuery], docs, encoder, **config):
+def mine_rows(queries: list[TrainQuery], docs, encoder, **config):
     mined = mine_negatives(queries, docs, MiningConfig(**config), encoder=encoder)
     return list(mined.triplets()), mined.report
 
@@ -59,7 +60,7 @@ def test_no_candidate_above_95_percent_of_the_positive_is_a_negative():
     # d0 is the positive (0.8); d1..d3 score above 0.95 x 0.8 = 0.76 and are likely unlabelled positives.
     scores = [0.8, 0.79, 0.77, 0.765, 0.75, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]
     docs, enc = scenario({"q": scores}, len(scores))
-    rows, report = mine_rows([MiningQuery("q1", "q", ("d0",))], docs, enc)
+    rows, report = mine_rows([TrainQuery("q1", "q", ("d0",))], docs, enc)
     (row,) = rows
     assert row["negative_ids"] == ["d4", "d5", "d6", "d7", "d8", "d9", "d10"]  # hardest survivors, in order
     assert max(row["negative_scores"]) < 0.95 * row["positive_score"]
@@ -72,7 +73,7 @@ def test_known_positives_never_negatives_and_the_reference_with_several_positive
     # Positives d0 (0.9) and d1 (0.6); d2 (0.7) scores between them, d3.. below both.
     scores = [0.9, 0.6, 0.7, 0.55, 0.5, 0.45, 0.4]
     docs, enc = scenario({"q": scores}, len(scores))
-    query = MiningQuery("q1", "q", ("d0", "d1"))
+    query = TrainQuery("q1", "q", ("d0", "d1"))
 
     rows, report = mine_rows([query], docs, enc, num_negatives=2)  # default: the weakest positive, ceiling 0.57
     assert [r["positive_id"] for r in rows] == ["d0", "d1"]
@@ -89,7 +90,7 @@ def test_known_positives_never_negatives_and_the_reference_with_several_positive
 
 def test_more_negatives_requested_than_exist_keeps_the_row_and_counts_it():
     docs, enc = scenario({"q": [0.8, 0.79, 0.5, 0.4]}, 4)
-    rows, report = mine_rows([MiningQuery("q1", "q", ("d0",))], docs, enc, num_negatives=7)
+    rows, report = mine_rows([TrainQuery("q1", "q", ("d0",))], docs, enc, num_negatives=7)
     assert rows[0]["negative_ids"] == ["d2", "d3"]
     assert report.rows_short == 1 and report.queries_short == 1 and report.rows_without_negatives == 0
     assert report.negatives == 2 and report.rows == 1
@@ -98,7 +99,7 @@ def test_more_negatives_requested_than_exist_keeps_the_row_and_counts_it():
 def test_random_sampling_is_seeded_per_row_and_stays_within_survivors():
     scores = [0.8] + [0.7 - 0.01 * i for i in range(30)]
     docs, enc = scenario({"q": scores}, len(scores))
-    query = [MiningQuery("q1", "q", ("d0",))]
+    query = [TrainQuery("q1", "q", ("d0",))]
     a, _ = mine_rows(query, docs, enc, num_negatives=5, sampling="random", seed=1)
     b, _ = mine_rows(query, docs, enc, num_negatives=5, sampling="random", seed=1)
     c, _ = mine_rows(query, docs, enc, num_negatives=5, sampling="random", seed=2)

@@ -8,12 +8,13 @@ Writes, in the workspace:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 from embedtune.corpus import load_chunks
 from embedtune.dataset.split import SplitConfig, SplitResult, TrainQuery, split_queries
-from embedtune.errors import EmbedtuneError
+from embedtune.errors import EmbedtuneError, InputError
 from embedtune.hashing import fingerprint_paths
 from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
 from embedtune.workspace.atomic import atomic_write
@@ -76,8 +77,31 @@ def build_split(
     return result
 
 
+def iter_pairs(path: str | Path) -> Iterator[TrainQuery]:
+    """Rows of a pairs file (``train_pairs.jsonl`` / ``dev_pairs.jsonl``, or any file of that format), one query each.
+
+    Rows are validated as they are read and not merged: a query id may repeat (some tools write one row per
+    pair). Ids are read as strings, ``weight`` as a float (default 1.0); keys other than the fields of
+    :class:`TrainQuery` are ignored. A bad row raises :class:`InputError` naming the file and the row's number
+    (blank lines not counted).
+    """
+    for line, row in enumerate(read_jsonl(path), 1):
+        qid, text, pos = row.get("query_id"), row.get("query"), row.get("positive_ids")
+        if qid is None or str(qid) == "":
+            raise InputError(path, "row without a query_id", line=line)
+        qid = str(qid)
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(path, f"query {qid!r} has no text", line=line)
+        if not isinstance(pos, list) or not all(isinstance(p, (str, int)) for p in pos):
+            raise InputError(path, f"query {qid!r}: positive_ids must be a list of chunk ids", line=line)
+        try:
+            weight = float(row.get("weight", 1.0))
+        except (TypeError, ValueError):
+            raise InputError(path, f"query {qid!r}: weight must be a number", line=line) from None
+        yield TrainQuery(qid, text, tuple(map(str, pos)), weight, str(row.get("source") or ""),
+                         row.get("positive_text"))
+
+
 def load_pairs(path: str | Path) -> list[TrainQuery]:
-    """Rows of ``train_pairs.jsonl`` / ``dev_pairs.jsonl``."""
-    return [
-        TrainQuery(**{**row, "positive_ids": tuple(row["positive_ids"])}) for row in read_jsonl(path)
-    ]
+    """Rows of ``train_pairs.jsonl`` / ``dev_pairs.jsonl``, in file order (see :func:`iter_pairs`)."""
+    return list(iter_pairs(path))

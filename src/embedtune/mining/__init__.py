@@ -6,7 +6,6 @@ from embedtune.mining.config import MiningConfig
 from embedtune.mining.cross_encoder_check import CrossEncoderCheck
 from embedtune.mining.mine import (
     Mined,
-    MiningQuery,
     MiningResult,
     chunk_documents,
     load_train_pairs,
@@ -22,7 +21,6 @@ __all__ = [
     "CrossEncoderCheck",
     "Mined",
     "MiningConfig",
-    "MiningQuery",
     "MiningReport",
     "MiningResult",
     "bm25_candidates",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from embedtune.workspace import Workspace, read_jsonl, write_jsonl
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
+    from embedtune.dataset import TrainQuery
     from embedtune.training.data import TrainPair
 
 STAGE = "mine"
@@ -70,19 +71,6 @@ REFERENCE_TEXT = {
 }
 
 
-@dataclass(frozen=True)
-class MiningQuery:
-    """A training query with its known positives (corpus ids) and its weight."""
-
-    query_id: str
-    text: str
-    positive_ids: tuple[str, ...]
-    weight: float = 1.0
-    # Train on this instead of the first positive's text (an inverse-cloze passage without its sentence, a
-    # body without its title): the chunk itself contains the query and would be a trivial positive.
-    positive_text: str | None = None
-
-
 @dataclass
 class MinedRow:
     """One (query, positive) row: indices into the query's positives and candidate ranks."""
@@ -97,7 +85,7 @@ class MinedRow:
 class Mined:
     """Everything :func:`mine_negatives` produced; :meth:`triplets` renders the output rows lazily."""
 
-    queries: Sequence[MiningQuery]
+    queries: Sequence[TrainQuery]
     docs: Sequence[Document]
     positives: list[np.ndarray]
     candidates: Candidates
@@ -114,7 +102,7 @@ class Mined:
             rel = c.doc_idx[row.query, row.relabelled]
             yield {
                 "query_id": q.query_id,
-                "query": q.text,
+                "query": q.query,
                 "positive_id": self.docs[pos].id,
                 "positive": q.positive_text if q.positive_text and row.positive == 0 else self.docs[pos].full_text,
                 "positive_score": round(float(c.positive_scores[row.query][row.positive]), 6),
@@ -142,32 +130,24 @@ def chunk_documents(chunks: Sequence[Any]) -> list[Document]:
     return [Document(id=c.id, text=c.text) for c in chunks]
 
 
-def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[MiningQuery], list[str]]:
+def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[TrainQuery], list[str]]:
     """Queries of a ``train_pairs.jsonl``, with positives restricted to ``doc_ids``, and warnings.
 
-    Rows sharing a ``query_id`` (one row per pair, as some tools write them) are merged into one query with
-    all their positives. Unknown positive ids are dropped and counted; a query left without one is skipped.
+    Rows are read (and validated) by :func:`embedtune.dataset.iter_pairs`. Rows sharing a ``query_id`` (one row
+    per pair, as some tools write them) are merged into one query with all their positives, the first row's
+    ``positive_text`` and the last row's weight. Unknown positive ids are dropped and counted; a query left
+    without one is skipped.
     """
-    merged: dict[str, MiningQuery] = {}
-    for line, row in enumerate(read_jsonl(path), 1):
-        qid, text, pos = row.get("query_id"), row.get("query"), row.get("positive_ids")
-        if qid is None or str(qid) == "":
-            raise InputError(path, "row without a query_id", line=line)
-        qid = str(qid)
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(path, f"query {qid!r} has no text", line=line)
-        if not isinstance(pos, list) or not all(isinstance(p, (str, int)) for p in pos):
-            raise InputError(path, f"query {qid!r}: positive_ids must be a list of chunk ids", line=line)
-        try:
-            weight = float(row.get("weight", 1.0))
-        except (TypeError, ValueError):
-            raise InputError(path, f"query {qid!r}: weight must be a number", line=line) from None
-        old = merged.get(qid)
-        if old is not None and old.text != text:
-            raise InputError(path, f"query_id {qid!r} appears twice with different texts", line=line)
-        ids = tuple(dict.fromkeys((*(old.positive_ids if old else ()), *map(str, pos))))
-        positive_text = old.positive_text if old else row.get("positive_text")
-        merged[qid] = MiningQuery(qid, text, ids, weight, positive_text)
+    # Imported here: the dataset package loads the corpus loaders, which mining from BEIR never needs.
+    from embedtune.dataset import iter_pairs
+
+    merged: dict[str, TrainQuery] = {}
+    for line, q in enumerate(iter_pairs(path), 1):
+        old = merged.get(q.query_id)
+        if old is not None and old.query != q.query:
+            raise InputError(path, f"query_id {q.query_id!r} appears twice with different texts", line=line)
+        ids = tuple(dict.fromkeys((*(old.positive_ids if old else ()), *q.positive_ids)))
+        merged[q.query_id] = replace(old or q, positive_ids=ids, weight=q.weight)
     if not merged:
         raise EmbedtuneError(
             f"{path}: no training pairs (empty file); run `embedtune split` (or `embedtune run`) first"
@@ -175,8 +155,8 @@ def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[MiningQu
     warnings: list[str] = []
     unknown = sum(p not in doc_ids for q in merged.values() for p in q.positive_ids)
     total = sum(len(q.positive_ids) for q in merged.values())
-    queries = [MiningQuery(q.query_id, q.text, tuple(p for p in q.positive_ids if p in doc_ids), q.weight,
-                           q.positive_text if q.positive_ids[:1] and q.positive_ids[0] in doc_ids else None)
+    queries = [replace(q, positive_ids=tuple(p for p in q.positive_ids if p in doc_ids),
+                       positive_text=q.positive_text if q.positive_ids[:1] and q.positive_ids[0] in doc_ids else None)
                for q in merged.values()]
     kept = [q for q in queries if q.positive_ids]
     if not kept:
@@ -191,10 +171,12 @@ def load_train_pairs(path: str | Path, doc_ids: set[str]) -> tuple[list[MiningQu
     return kept, warnings
 
 
-def beir_queries(dataset: Any) -> list[MiningQuery]:
+def beir_queries(dataset: Any) -> list[TrainQuery]:
     """Queries of a loaded BEIR split with their relevant (grade > 0) documents as positives."""
+    from embedtune.dataset import TrainQuery
+
     return [
-        MiningQuery(q, dataset.queries[q], tuple(d for d, g in rel.items() if g > 0))
+        TrainQuery(q, dataset.queries[q], tuple(d for d, g in rel.items() if g > 0))
         for q, rel in dataset.qrels.items()
         if any(g > 0 for g in rel.values())
     ]
@@ -222,7 +204,7 @@ def _ce_estimator(check: CrossEncoderCheck, cands: Candidates, refs: list[np.nda
 
 
 def mine_negatives(
-    queries: Sequence[MiningQuery],
+    queries: Sequence[TrainQuery],
     docs: Sequence[Document],
     config: MiningConfig = MiningConfig(),
     *,
@@ -258,7 +240,7 @@ def mine_negatives(
     if missing:
         raise EmbedtuneError(f"positive id {missing[0]!r} is not in the corpus ({len(missing):,} such ids)")
     positives = [np.array([row_of[p] for p in q.positive_ids], dtype=np.int64) for q in queries]
-    texts = [q.text for q in queries]
+    texts = [q.query for q in queries]
 
     cache_hit = None
     if config.bm25:
@@ -430,7 +412,7 @@ def _input_hashes(ws: Workspace, dataset: Path | None, split: str) -> dict[str, 
 
 def _load_inputs(
     ws: Workspace, dataset: Path | None, split: str
-) -> tuple[list[MiningQuery], list[Document], str, list[str]]:
+) -> tuple[list[TrainQuery], list[Document], str, list[str]]:
     if dataset is not None:
         from embedtune.evaluation.beir import load_beir
 
