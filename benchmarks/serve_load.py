@@ -54,6 +54,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "serve_load.json"
 STARTUP_TIMEOUT_S = 300
 SETTLE_TIMEOUT_S = 15
 HEALTH_PROBE_S = 0.1
+RSS_SAMPLE_S = 1.0
 
 
 @dataclass
@@ -198,8 +199,11 @@ async def send(client: httpx.AsyncClient, t0: float, endpoint: str, path: str, b
     return Sample(endpoint, start - t0, latency, 200, data.get("index") or data.get("model"), None)
 
 
-async def run_load(url: str, requests: list, concurrency: int, store, live: str, target: str):
-    """Send ``requests`` at ``concurrency``; promote ``target`` after a third, roll back after two thirds."""
+async def run_load(url: str, requests: list, concurrency: int, store, live: str, target: str, server_pid: int):
+    """Send ``requests`` at ``concurrency``; promote ``target`` after a third, roll back after two thirds.
+
+    Also samples the server's RSS every ``RSS_SAMPLE_S`` as (seconds, requests done, MB), to show whether memory
+    levels off once both versions are loaded."""
     samples: list[Sample] = []
     switches: list[dict] = []
     semaphore = asyncio.Semaphore(concurrency)
@@ -225,7 +229,15 @@ async def run_load(url: str, requests: list, concurrency: int, store, live: str,
                 switch_tasks.append(asyncio.create_task(switch(*mark, len(samples))))
 
     health_ms: list[float] = []
+    rss_samples: list[tuple[float, int, float]] = []
     loading = asyncio.Event()
+
+    async def sample_rss() -> None:
+        while not loading.is_set():
+            mb = rss_mb(server_pid)
+            if mb is not None:
+                rss_samples.append((round(time.perf_counter() - t0, 1), len(samples), round(mb, 1)))
+            await asyncio.sleep(RSS_SAMPLE_S)
 
     async def probe_health() -> None:  # a responsive event loop answers these in milliseconds under load
         async with httpx.AsyncClient(base_url=url, timeout=30) as probe_client:
@@ -239,10 +251,12 @@ async def run_load(url: str, requests: list, concurrency: int, store, live: str,
     settle: list[Sample] = []
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         prober = asyncio.create_task(probe_health())
+        rss_sampler = asyncio.create_task(sample_rss())
         await asyncio.gather(*(one(client, r) for r in requests))
         wall = time.perf_counter() - t0
         loading.set()
         await prober
+        await rss_sampler
         await asyncio.gather(*switch_tasks)
         # A short run can end before the server's next alias check: probe until the last switch shows.
         probe = ("settle", "/search", {"query": requests[0][2].get("query", "probe"), "k": 1})
@@ -253,7 +267,7 @@ async def run_load(url: str, requests: list, concurrency: int, store, live: str,
                 break
             settle.append(await send(client, t0, *probe))
             await asyncio.sleep(0.05)
-    return samples, settle, switches, wall, health_ms
+    return samples, settle, switches, wall, health_ms, rss_samples
 
 
 # ---------------------------------------------------------------------------------------------- the report
@@ -266,6 +280,17 @@ def latency_stats(values: list[float]) -> dict:
     return {"n": len(values), "p50_ms": round(float(np.percentile(a, 50)), 1),
             "p95_ms": round(float(np.percentile(a, 95)), 1), "p99_ms": round(float(np.percentile(a, 99)), 1),
             "max_ms": round(float(a.max()), 1), "mean_ms": round(float(a.mean()), 1)}
+
+
+def rss_by_share(rss_samples: list[tuple[float, int, float]], total: int) -> dict:
+    """Server RSS at each tenth of the requests (the last sample at or before it): flat after the promote means
+    no leak, since both versions' models and BM25 indexes are cached on purpose once used."""
+    out = {}
+    for tenth in range(1, 11):
+        done = [mb for _, n, mb in rss_samples if n <= total * tenth // 10]
+        if done:
+            out[f"{tenth * 10}%"] = done[-1]
+    return out
 
 
 def observe_switches(samples: list[Sample], switches: list[dict]) -> None:
@@ -297,6 +322,7 @@ def main() -> None:
     from embedtune.index import open_store
 
     t_start = time.time()
+    load_at_start = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="embedtune-serve-load-"))
     store_path = args.store or build_demo_store(tmp, args.model, args.demo_docs)
     store = open_store(store_path)
@@ -312,8 +338,8 @@ def main() -> None:
         print(f"serving {health['index']!r} (dim {health['dim']}) at {url}; {args.requests:,} requests at "
               f"concurrency {args.concurrency}, promoting {target!r} then rolling back", flush=True)
         requests = plan(args.requests, claims(), args.search_share, args.hybrid_share, args.embed_batch, args.seed)
-        samples, settle, switches, wall, health_ms = asyncio.run(
-            run_load(url, requests, args.concurrency, store, live, target)
+        samples, settle, switches, wall, health_ms, rss_samples = asyncio.run(
+            run_load(url, requests, args.concurrency, store, live, target, server.pid)
         )
         final = httpx.get(f"{url}/health", timeout=10).json()
         rss_end = rss_mb(server.pid)
@@ -335,7 +361,7 @@ def main() -> None:
                      if k not in ("output", "store") and not (args.store and k in ("model", "demo_docs"))}
         | {"store": str(args.store) if args.store else "demo"},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_avg_at_start": os.getloadavg()},
+                    "load_avg_at_start": load_at_start},
         "versions": {p: metadata.version(p) for p in ("fastapi", "uvicorn", "httpx", "torch", "sentence-transformers",
                                                        "lancedb")},
         "index_versions": {n: {"dim": metas[n].dim, "count": metas[n].count, "model": metas[n].model_path}
@@ -355,7 +381,9 @@ def main() -> None:
         "switches": switches,
         "live_at_end": final["index"],
         "server_rss_mb": {"start": round(rss_start, 1) if rss_start else None,
-                          "end": round(rss_end, 1) if rss_end else None},
+                          "end": round(rss_end, 1) if rss_end else None,
+                          "by_share_of_requests": rss_by_share(rss_samples, len(requests))},
+        "rss_samples": [{"s": t, "requests_done": n, "mb": mb} for t, n, mb in rss_samples],
     }
     results["ok"] = not errors and all(s["observed"] for s in switches) and final["index"] == live
     results["total_benchmark_s"] = round(time.time() - t_start)
@@ -371,7 +399,7 @@ def main() -> None:
     ))
     print(f"{results['throughput_rps']} req/s, {len(errors)} errors, answers by version "
           f"{results['answers_by_version']}, RSS {results['server_rss_mb']['start']} -> "
-          f"{results['server_rss_mb']['end']} MB")
+          f"{results['server_rss_mb']['end']} MB; by share of requests {results['server_rss_mb']['by_share_of_requests']}")
     for s in switches:
         print(f"{s['action']} -> {s['to']!r} at {s['done_s']} s: first answer from it "
               f"{'after ' + str(s['lag_s']) + ' s' if s['observed'] else 'NEVER'}")
