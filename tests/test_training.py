@@ -56,6 +56,19 @@ def test_each_loss_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir, p
     assert not np.allclose(tuned.encode(text), base.encode(text))  # weights moved
 
 
+def test_bf16_training_runs_on_a_cpu_and_saves_fp32_weights(tmp_path, tiny_model_dir, pairs):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    cfg = TrainConfig(batch_size=16, epochs=1, matryoshka_dims=[], learning_rate=1e-3, bf16=True)
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg)
+    assert result.steps == 6
+    tuned = SentenceTransformer(str(result.model_dir), device="cpu")
+    assert {p.dtype for p in tuned.parameters()} == {torch.float32}  # autocast: the master weights stay fp32
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu")
+    assert not np.allclose(tuned.encode([pairs[0].query]), base.encode([pairs[0].query]))
+
+
 def test_eval_keeps_best_checkpoint_and_reports_every_dim(tmp_path, tiny_model_dir, pairs, split):
     cfg = TrainConfig(batch_size=16, epochs=2, matryoshka_dims=[32, 16], learning_rate=1e-3, eval_every_steps=3)
     result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg, eval_split=split)

@@ -47,10 +47,11 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
     from embedtune.training.losses import world_size
 
     every = config.eval_every_steps or max(1, steps_per_epoch)
-    # accelerate treats torchrun's processes as multi-CPU DDP (gloo) only when told the run is on CPU.
-    cpu_ddp = world_size() > 1 and not torch.cuda.is_available()
+    # accelerate treats torchrun's processes as multi-CPU DDP (gloo), and allows bf16 autocast without a GPU,
+    # only when told the run is on CPU.
+    use_cpu = (world_size() > 1 or config.bf16) and not torch.cuda.is_available()
     return SentenceTransformerTrainingArguments(
-        use_cpu=cpu_ddp,
+        use_cpu=use_cpu,
         output_dir=str(out),
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
