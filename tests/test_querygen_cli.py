@@ -32,6 +32,18 @@ def test_offline_signals_only_writes_queries_and_skips_when_current(cli, tmp_pat
     assert code == 0 and "generate is current, skipping" in err
 
 
+def test_a_moved_workspace_with_eval_queries_stays_current(cli, tmp_path):
+    import shutil
+
+    ws = make_workspace(tmp_path / "ws", 40)
+    (ws / "eval.jsonl").write_text('{"_id": "e1", "text": "an eval query nobody wrote"}\n')
+    args = ["--backend", "none", "--filter-model", "none", "--eval-queries"]
+    assert cli("generate", "-w", ws, *args, ws / "eval.jsonl")[0] == 0
+    moved = shutil.move(ws, tmp_path / "moved")
+    code, out, err = cli("generate", "-w", moved, *args, f"{moved}/eval.jsonl")
+    assert code == 0 and "generate is current, skipping" in err
+
+
 def test_dry_run_prints_cost_and_calls_nothing(cli, tmp_path, chat):
     ws = make_workspace(tmp_path / "ws", 10)
     code, out, err = cli("generate", "-w", ws, "--backend", "openai", "--base-url", chat.url, "--model", "gpt-x",

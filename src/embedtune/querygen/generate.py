@@ -80,6 +80,9 @@ _OPERATIONAL = {
 }
 
 
+_INPUT_FILES = ("examples", "eval_queries", "labelled")
+
+
 class GenerateConfig(BaseModel):
     """Everything that decides which queries a run writes."""
 
@@ -123,7 +126,8 @@ class GenerateConfig(BaseModel):
         return signals
 
     def stage_params(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude=_OPERATIONAL) | {"format": FORMAT}
+        # The files' contents are stage inputs (hashed); their paths would make a moved workspace stale.
+        return self.model_dump(mode="json", exclude=_OPERATIONAL | dict.fromkeys(_INPUT_FILES, True)) | {"format": FORMAT}
 
 
 def make_backend(config: GenerateConfig) -> QueryBackend | None:
@@ -306,7 +310,7 @@ def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache)
 
 
 def _inputs(ws: Workspace, config: GenerateConfig) -> dict[str, str]:
-    extra = [p for p in (config.examples, config.eval_queries, config.labelled) if p is not None]
+    extra = [p for p in (getattr(config, name) for name in _INPUT_FILES) if p is not None]
     return {CHUNKS_FILE: sha256_file(ws.path(CHUNKS_FILE))} | fingerprint_paths(extra)
 
 
