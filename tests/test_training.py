@@ -56,6 +56,34 @@ def test_each_loss_trains_and_saves_a_loadable_model(tmp_path, tiny_model_dir, p
     assert not np.allclose(tuned.encode(text), base.encode(text))  # weights moved
 
 
+def test_full_dim_negatives_drop_hard_negatives_below_the_full_dim(tiny_model_dir, pairs):
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+    from embedtune.training.losses import build_loss
+
+    model = SentenceTransformer(str(tiny_model_dir), device="cpu").eval()  # no dropout: exact comparisons
+    rows = pairs[:8]
+    columns = [[r.query for r in rows], [r.positive for r in rows], [r.negatives[0] for r in rows]]
+
+    def features():
+        return [model.tokenize(texts) for texts in columns]
+
+    cfg = TrainConfig(matryoshka_dims=[16], matryoshka_negatives="full-dim")
+    loss = build_loss(model, cfg)
+    mnrl = MultipleNegativesRankingLoss(model)
+    with torch.no_grad():
+        got = loss(features(), None)
+        full = MatryoshkaLoss(model, mnrl, matryoshka_dims=[32])(features(), None)
+        small_in_batch = MatryoshkaLoss(model, mnrl, matryoshka_dims=[16])(features()[:2], None)
+        small_with_negatives = MatryoshkaLoss(model, mnrl, matryoshka_dims=[16])(features(), None)
+        every_dim = build_loss(model, cfg.model_copy(update={"matryoshka_negatives": "all-dims"}))(features(), None)
+    assert float(got) == pytest.approx(float(full + small_in_batch), rel=1e-5)
+    assert float(every_dim) == pytest.approx(float(full + small_with_negatives), rel=1e-5)
+    assert float(small_in_batch) != pytest.approx(float(small_with_negatives), rel=1e-3)
+
+
 def test_bf16_training_runs_on_a_cpu_and_saves_fp32_weights(tmp_path, tiny_model_dir, pairs):
     import torch
     from sentence_transformers import SentenceTransformer

@@ -16,6 +16,11 @@ class TrainConfig(BaseModel):
     matryoshka_dims: list[int] | None = Field(
         default=None, description="Dims trained to stand alone; None = model dim halved down to 64; [] = off."
     )
+    matryoshka_negatives: Literal["all-dims", "full-dim"] = Field(
+        default="all-dims",
+        description="Where mined negatives are scored: at every Matryoshka dim, or at the full dim only "
+        "(smaller dims then train on in-batch negatives).",
+    )
     hard_negatives: int = Field(
         default=1, ge=0, description="Mined negatives per query used in training (each adds a passage per row)."
     )

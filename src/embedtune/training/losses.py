@@ -8,7 +8,8 @@
   likely false negatives; use when the corpus has many near-duplicate passages.
 - ``triplet``: TripletLoss with a cosine margin, for data with exactly one negative and no batch structure.
 MatryoshkaLoss (Kusupati et al. 2022) trains prefixes of the vector to stand alone, so it can be cut to
-64-256 dims at serving time.
+64-256 dims at serving time; ``matryoshka_negatives: full-dim`` scores mined negatives at the full dim only
+(``FullDimNegativesMatryoshkaLoss``).
 
 Across processes (``torchrun`` / ``accelerate launch``, DDP), MNRL and cached MNRL gather every process's
 embeddings before the loss (``gather_across_devices``), so in-batch negatives come from the global batch
@@ -52,4 +53,10 @@ def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceT
             model, distance_metric=losses.TripletDistanceMetric.COSINE, triplet_margin=config.triplet_margin
         )
     dims = config.resolved_dims(model.get_embedding_dimension())
-    return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims) if len(dims) > 1 else inner
+    if len(dims) <= 1:
+        return inner
+    if config.matryoshka_negatives == "full-dim":
+        from embedtune.training.matryoshka_full_dim_negatives import FullDimNegativesMatryoshkaLoss
+
+        return FullDimNegativesMatryoshkaLoss(model, inner, matryoshka_dims=dims)
+    return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims)
