@@ -87,6 +87,11 @@ def _resume_target(store: IndexStore, wanted: IndexMeta) -> IndexMeta | None:
 
 def _embed(model, texts: list[str], dim: int, model_dim: int, batch_size: int):
     vectors = encode_texts(model, texts, "document", batch_size=batch_size, normalize=True, progress=False)
+    return _cut(vectors, dim, model_dim)
+
+
+def _cut(vectors, dim: int, model_dim: int):
+    """The index's Matryoshka prefix of full-width vectors."""
     return truncate_dims(vectors, dim) if dim < model_dim else vectors
 
 
@@ -183,8 +188,7 @@ def build_index(
             batch = todo[start : start + batch_size]
             t = time.perf_counter()
             if precomputed is not None:
-                rows = precomputed[start : start + batch_size]
-                vectors = truncate_dims(rows, meta.dim) if meta.dim < model_dim else rows
+                vectors = _cut(precomputed[start : start + batch_size], meta.dim, model_dim)
             else:
                 vectors = _embed(encoder, [c.text for c in batch], meta.dim, model_dim, encode_batch_size)
             encode_s += time.perf_counter() - t

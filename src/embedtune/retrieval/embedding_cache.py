@@ -139,30 +139,36 @@ def encode_corpus(
     """
     ids = [d.id for d in docs]
     texts = [d.full_text for d in docs]
-    if model_hash is not None:
-        from embedtune.encoding.base import inference_of, model_path_of
-        from embedtune.scale.ray_encode import ray_address
-
-        if ray_address() is not None and (path := model_path_of(model)) is not None:  # --ray-address
-            from embedtune.scale import encode_corpus_ray
-
-            return encode_corpus_ray(path, docs, cache_dir, inference=inference_of(model), normalize=normalize,
-                                     batch_size=batch_size)
     if model_hash is None:
         return CorpusEmbeddings(ids, encode_texts(model, texts, "document", batch_size, normalize), False, None)
+    from embedtune.encoding.base import inference_of, model_path_of
+    from embedtune.scale.ray_encode import ray_address
+
+    if ray_address() is not None and (model_path := model_path_of(model)) is not None:  # --ray-address
+        from embedtune.scale import encode_corpus_ray
+
+        return encode_corpus_ray(model_path, docs, cache_dir, inference=inference_of(model), normalize=normalize,
+                                 batch_size=batch_size)
     from embedtune.encoding import vectors_tag
 
     root = Path(cache_dir) if cache_dir is not None else USER_CACHE
     path = root / f"{corpus_cache_key(model_hash, docs, model.max_seq_length, normalize, vectors_tag(model))}.npy"
-    if path.exists():
-        try:
-            vectors = np.load(path, allow_pickle=False)
-            if vectors.shape[0] == len(docs):
-                return CorpusEmbeddings(ids, vectors, cache_hit=True, path=path)
-        except (OSError, ValueError):
-            pass  # unreadable entry (disk trouble, foreign file): encode again and overwrite it
+    if (cached := load_corpus_embeddings(path, ids)) is not None:
+        return cached
     vectors = encode_texts(model, texts, "document", batch_size, normalize)
     return save_corpus_embeddings(path, root, ids, vectors)
+
+
+def load_corpus_embeddings(path: Path, ids: list[str]) -> CorpusEmbeddings | None:
+    """The cache entry at ``path`` when it holds one row per id; None when absent or unreadable (disk trouble,
+    a foreign file), so the caller encodes again and overwrites it."""
+    if not path.exists():
+        return None
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return CorpusEmbeddings(ids, vectors, cache_hit=True, path=path) if vectors.shape[0] == len(ids) else None
 
 
 def save_corpus_embeddings(path: Path, root: Path, ids: list[str], vectors: np.ndarray) -> CorpusEmbeddings:

@@ -27,6 +27,7 @@ from embedtune.retrieval.embedding_cache import (
     USER_CACHE,
     CorpusEmbeddings,
     corpus_cache_key,
+    load_corpus_embeddings,
     model_fingerprint,
     save_corpus_embeddings,
 )
@@ -116,10 +117,8 @@ def encode_corpus_ray(
     root = Path(cache_dir) if cache_dir is not None else USER_CACHE
     target = root / f"{key}.npy"
     ids = [d.id for d in docs]
-    if target.exists():
-        vectors = np.load(target, allow_pickle=False)
-        if vectors.shape[0] == len(docs):
-            return CorpusEmbeddings(ids, vectors, cache_hit=True, path=target)
+    if (cached := load_corpus_embeddings(target, ids)) is not None:
+        return cached
     dim = int(probe.get_embedding_dimension())
     del probe
 

@@ -41,10 +41,6 @@ class Traffic:
         self._lock = threading.Lock()
         self.experiment = Experiment(mode=config.ab_mode, arms=config.ab) if config.ab else None
 
-    def random(self) -> float:
-        with self._lock:
-            return self._rng.random()
-
     def arm_for(self, unit: str) -> str:
         """The sticky arm of a user/session id (split mode)."""
         assert self.config.ab is not None

@@ -34,6 +34,13 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def process_rank() -> int:
+    """This process's rank among them (``RANK``); 0 for a plain run, and for the process that records results."""
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
 def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceTransformer | None = None) -> nn.Module:
     from sentence_transformers.sentence_transformer import losses
 

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sentence_transformers.base.losses.merged_forward import embed_columns
-from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.losses import (
+    MatryoshkaLoss,
+    MultipleNegativesRankingLoss,
+)
 from sentence_transformers.sentence_transformer.losses.matryoshka import shrink
 from torch import Tensor
 

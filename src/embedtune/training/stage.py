@@ -6,7 +6,6 @@ a kill resumes, while a rerun with other settings starts fresh instead of resumi
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ from embedtune.models import resolve_model
 from embedtune.retrieval.embedding_cache import model_fingerprint
 from embedtune.training.config import TrainConfig
 from embedtune.training.data import TrainPair
+from embedtune.training.losses import process_rank
 from embedtune.training.model_card import write_model_card
 from embedtune.training.train import EvalSplit, TrainResult, train_model
 from embedtune.workspace import Workspace
@@ -87,21 +87,22 @@ def train_stage(
     if cfg.max_rows is not None and len(rows) > cfg.max_rows:
         rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
     out = ws.path(TRAIN_DIR)
-    if int(os.environ.get("RANK", "0")) != 0:  # a DDP worker (torchrun): trains its shard, rank 0 records
+
+    def train() -> TrainResult:
         return train_model(
             base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
             negatives_pool=list(texts.values()), n_negatives=cfg.hard_negatives if source != "train_pairs.jsonl" else 0,
         )
+
+    if process_rank() != 0:  # a DDP worker (torchrun): trains its shard, rank 0 records
+        return train()
     stamp = out / "checkpoints" / "settings.sha256"
     if stamp.exists() and stamp.read_text() != sha256_json(params):
         shutil.rmtree(out / "checkpoints")  # other settings: do not resume from them
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     stamp.write_text(sha256_json(params))
     with ws.stage(STAGE, inputs, params) as run:
-        result = train_model(
-            base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
-            negatives_pool=list(texts.values()), n_negatives=cfg.hard_negatives if source != "train_pairs.jsonl" else 0,
-        )
+        result = train()
         write_model_card(
             result.model_dir, str(base_model), cfg,
             {"training rows": result.train_rows, "from": source, "hard negatives per row": cfg.hard_negatives,

@@ -44,8 +44,6 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
 
     import torch
 
-    from embedtune.training.losses import world_size
-
     every = config.eval_every_steps or max(1, steps_per_epoch)
     # accelerate treats torchrun's processes as multi-CPU DDP (gloo), and allows bf16 autocast without a GPU,
     # only when told the run is on CPU.
