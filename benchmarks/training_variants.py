@@ -7,7 +7,10 @@ train and evaluate on the 300 test claims against the same base vectors. Variant
 
 - ``bf16-4096``: 4x the rows (4,096, 128 steps) under bf16 autocast (1.5x faster steps on AMX CPUs);
 - ``no-hard-negatives``: filtered queries, in-batch negatives only (no mining);
-- ``full-dim-negatives``: mined negatives scored at the full dim only (``matryoshka_negatives: full-dim``).
+- ``full-dim-negatives``: mined negatives scored at the full dim only (``matryoshka_negatives: full-dim``);
+- ``transductive`` / ``plain-transductive``: embedtune's / the plain recipe with the test-judged abstracts kept
+  in training (``split.exclude_eval_docs: false``): queries generated from every abstract, none from a test claim,
+  as GPL and the ST reference recipes train.
 
     python benchmarks/training_variants.py [--variants bf16-4096,no-hard-negatives,full-dim-negatives]
         [--quality-work /tmp/embedtune-quality] [--work /tmp/embedtune-variants]
@@ -35,6 +38,8 @@ VARIANTS: dict[str, dict] = {
     "bf16-4096": {"train": {"bf16": True, "max_rows": 4096}},
     "no-hard-negatives": {"mine": False, "train": {"hard_negatives": 0}},
     "full-dim-negatives": {"train": {"matryoshka_negatives": "full-dim"}},
+    "transductive": {"split": {"exclude_eval_docs": False}},
+    "plain-transductive": {"recipe": "plain", "split": {"exclude_eval_docs": False}},
 }
 SKIP = ("train", "eval_report.json", "report.html", "timings.json")
 
@@ -60,20 +65,24 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/embedtune-variants"))
     args = ap.parse_args()
     dataset = DATASETS / "scifact"
-    src = args.quality_work / "scifact" / "generated" / "embedtune"
-    if not (src / "manifest.json").exists():
-        raise SystemExit(f"{src}: no quality workspace; run `python benchmarks/quality.py --datasets scifact "
-                         "--signals generated` first")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"variants": {}}
     console = Console()
     for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
         spec = VARIANTS[name]
+        recipe = spec.get("recipe", "embedtune")
+        src = args.quality_work / "scifact" / "generated" / recipe
+        if not (src / "manifest.json").exists():
+            raise SystemExit(f"{src}: no quality workspace; run `python benchmarks/quality.py --datasets scifact "
+                             "--signals generated` first")
         ws = args.work / name
         if not ws.exists():
             copy_workspace(src, ws)
-        cfg = configure(dataset, "generated", "embedtune")
-        cfg.mine = spec.get("mine", cfg.mine)
-        cfg.train = cfg.train.model_copy(update=spec.get("train", {}))
+        cfg = configure(dataset, "generated", recipe)
+        for section, value in spec.items():
+            if isinstance(value, dict):  # a stage's settings: override only the named fields
+                setattr(cfg, section, getattr(cfg, section).model_copy(update=value))
+            elif section != "recipe":
+                setattr(cfg, section, value)
         t0 = time.perf_counter()
         result = run_pipeline(cfg, ws, console)
         results["variants"][name] = {"settings": spec} | _summary(result, ws) | {

@@ -49,6 +49,18 @@ def test_real_eval_set_keeps_its_judged_documents_out_of_training_unless_transdu
     assert len(loose.train) + len(loose.dev) == len(queries)
 
 
+def test_strict_split_warns_when_the_eval_set_judges_most_documents():
+    chunk_doc, chunk_source, queries = _corpus(n_docs=10)
+    eval_q = {"u1": "a real user question"}
+    most = {"u1": {f"d{d}": 1 for d in range(6)}}
+    warned = split_queries(queries, chunk_doc, chunk_source, eval_queries=eval_q, eval_qrels=most)
+    assert "6 of 10 documents" in warned.report["warning"]
+    few = {"u1": {f"d{d}": 1 for d in range(5)}}
+    assert "warning" not in split_queries(queries, chunk_doc, chunk_source, eval_queries=eval_q, eval_qrels=few).report
+    loose = SplitConfig(exclude_eval_docs=False)
+    assert "warning" not in split_queries(queries, chunk_doc, chunk_source, loose, eval_q, most).report
+
+
 def test_planted_near_duplicate_of_an_eval_query_is_dropped_and_reported():
     chunk_doc, chunk_source, queries = _corpus()
     eval_q = {"u1": "Does vitamin D supplementation reduce fracture risk in older adults?"}

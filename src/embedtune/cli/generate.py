@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from embedtune.cli.options import RayAddressOpt, use_ray
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_GENERATOR, DEFAULT_MODEL
 from embedtune.workspace import Workspace, default_workspace
@@ -52,6 +53,7 @@ def generate_command(
     sample: int = typer.Option(0, "--sample", min=0, help="Only show N chunks with their queries and filter verdicts; writes no queries.jsonl."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the calls, tokens and cost a run would take, then stop."),
     force: bool = typer.Option(False, "--force", help="Run even if the stage is current (cached LLM calls are still reused)."),
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Write synthetic (query, chunk) pairs: LLM questions on a sample of chunks plus offline signals on all."""
     from embedtune.querygen import (
@@ -80,6 +82,7 @@ def generate_command(
         err = e.errors()[0]
         where = ".".join(map(str, err["loc"]))
         raise EmbedtuneError(f"invalid generate option {where}: {err['msg'].removeprefix('Value error, ')}") from None
+    use_ray(ray_address)
     out = Console()
     if dry_run:
         llm = make_backend(config)

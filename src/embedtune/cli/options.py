@@ -16,15 +16,16 @@ InferenceOpt = Annotated[str | None, typer.Option("--inference", help=INFERENCE_
 
 
 RAY_HELP = (
-    "Encode the corpus on a Ray cluster (e.g. auto, ray://head:10001, or local for a Ray instance on this "
-    "machine); the vectors land in the same cache as a local run."
+    "Run encoding and LLM query writing on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, or local for a Ray "
+    "instance on this machine. Results land in the same caches as a local run."
 )
 
 RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help=RAY_HELP, rich_help_panel="Speed")]
 
 
 def use_ray(address: str | None) -> None:
-    """Route corpus encoding of this process through Ray at ``address`` (None: keep it local)."""
+    """Route this process's corpus and query encoding and LLM query writing through Ray at ``address`` (None:
+    keep them local). A malformed address is a one-line error here; an unreachable one when Ray is first used."""
     if address is not None:
         from embedtune.scale import set_ray_address
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_ray
 
 from embedtune.workspace import default_workspace
 
@@ -32,11 +32,13 @@ def run(
     eval_split: Annotated[str | None, typer.Option(help="qrels split of --eval-dataset (default test).")] = None,
     quick: Annotated[bool, typer.Option(help="Smoke-test sizes: offline signals only, 256 training rows.")] = False,
     inference: InferenceOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Turn a corpus into a fine-tuned model with proof: ingest, generate, split, baseline, mine, train, report."""
     from embedtune.pipeline.config import RunConfig, load_run_config
     from embedtune.pipeline.run import run_pipeline
 
+    use_ray(ray_address)
     cfg = load_run_config(config) if config is not None else RunConfig()
     updates: dict = {}
     if corpus:

@@ -50,6 +50,8 @@ def split(
         f"({r['eval_source']}); eval documents: {r['eval_documents']:,} ({r['eval_documents_rule']}); "
         f"near-duplicates of eval queries dropped from training: {r['near_duplicates_of_eval_dropped']}"
     )
+    if "warning" in r:
+        console.print(f"[yellow]warning:[/] {r['warning']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -117,7 +117,7 @@ def split_queries(
     leaked = {j for _, j in leaks}
     train = [q for j, q in enumerate(candidates[: len(train)]) if j not in leaked]
     dev = [q for j, q in enumerate(candidates[len(candidates) - len(dev):], start=len(candidates) - len(dev)) if j not in leaked]
-    report = {
+    report: dict = {
         "documents": len(docs),
         "eval_documents": len(eval_docs),
         "eval_documents_rule": reason,
@@ -131,4 +131,12 @@ def split_queries(
             {"eval": eval_texts[i], "train": candidates[j].query} for i, j in leaks[:20]
         ],
     }
+    if eval_qrels and cfg.exclude_eval_docs and len(eval_docs) > len(docs) / 2:
+        # NFCorpus-like qrels judge most of the corpus: the strict split would train on the leftovers only.
+        report["warning"] = (
+            f"the eval qrels judge {len(eval_docs):,} of {len(docs):,} documents relevant, so only "
+            f"{len(docs) - len(eval_docs):,} documents can give training queries; consider the transductive split "
+            "(split.exclude_eval_docs: false, `embedtune split --transductive`): training queries still never "
+            "come from the eval set"
+        )
     return SplitResult(train, dev, out_queries, out_qrels, eval_docs, report)

@@ -203,6 +203,20 @@ def _ce_estimator(check: CrossEncoderCheck, cands: Candidates, refs: list[np.nda
     return estimate
 
 
+def _encode_queries(encoder: SentenceTransformer, texts: list[str], batch_size: int) -> np.ndarray:
+    """Query vectors, on the Ray actors that encode the corpus when ``--ray-address`` is set (see
+    ``docs/scaling.md``: with offline signals there are more queries than chunks), else in this process."""
+    from embedtune.encoding.base import inference_of, model_path_of
+    from embedtune.retrieval.embedding_cache import encode_texts
+    from embedtune.scale.ray_encode import ray_address
+
+    if ray_address() is not None and (path := model_path_of(encoder)) is not None:
+        from embedtune.scale import encode_texts_ray
+
+        return encode_texts_ray(path, texts, "query", inference=inference_of(encoder), batch_size=batch_size)
+    return encode_texts(encoder, texts, "query", batch_size)
+
+
 def mine_negatives(
     queries: Sequence[TrainQuery],
     docs: Sequence[Document],
@@ -254,7 +268,7 @@ def mine_negatives(
         cands = bm25_candidates(retriever, texts, positives, config.range_max)
         seconds["search"] = time.perf_counter() - t
     else:
-        from embedtune.retrieval.embedding_cache import encode_corpus, encode_texts
+        from embedtune.retrieval.embedding_cache import encode_corpus
 
         if encoder is None:
             from embedtune.models import load_embedder
@@ -265,7 +279,7 @@ def mine_negatives(
         cache_hit = corpus.cache_hit
         seconds["encode_corpus"] = time.perf_counter() - t
         t = time.perf_counter()
-        query_vecs = encode_texts(encoder, texts, "query", config.batch_size)
+        query_vecs = _encode_queries(encoder, texts, config.batch_size)
         seconds["encode_queries"] = time.perf_counter() - t
         t = time.perf_counter()
         cands = dense_candidates(query_vecs, corpus.vectors, positives, config.range_max)

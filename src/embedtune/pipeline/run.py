@@ -95,6 +95,8 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
         r = split.report
         console.print(f"train {r['train_queries']:,} · dev {r['dev_queries']:,} · eval {r['eval_queries']:,} queries "
                       f"({r['eval_source']}); near-duplicates of eval dropped: {r['near_duplicates_of_eval_dropped']}")
+        if "warning" in r:
+            console.print(f"[yellow]warning:[/] {r['warning']}")
 
     docs, chunk_docs = _chunk_docs(ws)
     queries, qrels = _eval_set(ws)

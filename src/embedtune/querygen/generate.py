@@ -36,6 +36,7 @@ from embedtune.querygen.prompts import STYLES, PromptSet, load_examples
 from embedtune.querygen.query import Query, query_id, read_query_texts
 from embedtune.querygen.report import REPORT_FILE, Estimate, LLMStats, QuerygenReport
 from embedtune.retrieval.base import Retriever
+from embedtune.scale.ray_encode import ray_address
 from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
 
 STAGE = "generate"
@@ -259,7 +260,11 @@ def format_estimate(est: Estimate, backend: QueryBackend) -> str:
 
 
 def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache) -> tuple[list[Query], LLMStats]:
-    """Serve jobs from the cache, run the rest (each result cached as it arrives), and build the queries."""
+    """Serve jobs from the cache, run the rest (each result cached as it arrives), and build the queries.
+
+    With ``--ray-address`` (:func:`embedtune.scale.set_ray_address`) the calls still to make run on Ray actors
+    (:func:`embedtune.scale.generate_on_ray`); their results land in the same cache, one by one, as here.
+    """
     t0 = time.perf_counter()
     keys = list(dict.fromkeys(j.request.key for j in jobs))
     results = cache.get_many(keys)
@@ -290,7 +295,13 @@ def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache)
                 stats.short_replies += len(result.queries) < request.n
             bar.advance(task)
 
-        backend.generate([j.request for j in todo.values()], on_result)
+        requests = [j.request for j in todo.values()]
+        if ray_address() is not None:  # --ray-address: the same calls, run by actors on the cluster
+            from embedtune.scale import generate_on_ray
+
+            generate_on_ray(backend, requests, on_result)
+        else:
+            backend.generate(requests, on_result)
 
     stats.failed_calls = sum(errors.values())
     stats.errors = dict(errors)

@@ -5,7 +5,8 @@ sorted by length before they are split into blocks, so each actor batch pads lit
 sort as :func:`embedtune.retrieval.encode_texts`); every actor loads the model once, with the same inference
 backend as a local run. The result is the local path's artifact, byte for byte in layout: the same
 ``<cache_dir>/<key>.npy`` (float32, one row per document, in corpus order) under the same key, so every stage
-reads it back as a cache hit and nothing downstream knows Ray was used.
+reads it back as a cache hit and nothing downstream knows Ray was used. :func:`encode_texts_ray` runs the same
+actors on plain texts (mining's queries), returning what :func:`embedtune.retrieval.encode_texts` would.
 
 When to use it: corpora where encoding takes hours on one machine, with a Ray cluster (``ray start --head`` on
 one node, ``ray start --address HEAD:6379`` on the others; ``--ray-address`` on the CLI). For a few hundred
@@ -16,8 +17,11 @@ Reference: https://docs.ray.io/en/latest/data/batch_inference.html
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -36,44 +40,159 @@ _address: str | None = None
 
 
 def set_ray_address(address: str | None) -> None:
-    """Encode corpora on Ray from now on (``"auto"``, ``"ray://host:10001"``, ``"local"``); None turns it off."""
+    """Run encoding and LLM query writing on Ray from now on (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``,
+    ``"local"``); None turns it off. A malformed address is refused at once (nothing is contacted yet)."""
     global _address
-    _address = address
+    _address = None if address is None else check_ray_address(address)
 
 
 def ray_address() -> str | None:
-    """The address set by :func:`set_ray_address` (``--ray-address``), None when corpora encode locally."""
+    """The address set by :func:`set_ray_address` (``--ray-address``), None when everything runs locally."""
     return _address
 
 
 class _EncoderActor:
-    """One Ray actor: loads the model once, then encodes the blocks it is sent."""
+    """One Ray actor: loads the model once, then encodes the blocks it is sent (as queries or as documents)."""
 
-    def __init__(self, model_path: str, inference: str, batch_size: int, threads: int, normalize: bool) -> None:
+    def __init__(self, model_path: str, inference: str, batch_size: int, threads: int, normalize: bool,
+                 kind: Literal["query", "document"]) -> None:
         from embedtune.models import load_embedder
 
         self.model = load_embedder(model_path, inference=inference, threads=threads)
         self.batch_size = batch_size
         self.normalize = normalize
+        self.kind = kind
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from embedtune.retrieval.embedding_cache import encode_texts
 
-        vectors = encode_texts(self.model, [str(t) for t in batch["text"]], "document", self.batch_size,
+        vectors = encode_texts(self.model, [str(t) for t in batch["text"]], self.kind, self.batch_size,
                                self.normalize, progress=False)
         return {"row": batch["row"], "vector": vectors}
 
 
-def _connect(address: str | None) -> None:
+_ADDRESS_FORMS = "auto, local, HOST:PORT or ray://HOST:PORT"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """(host, port) of a ``HOST:PORT`` or ``ray://HOST:PORT`` address; a one-line error for anything else."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise EmbedtuneError(f"--ray-address {address!r}: expected {_ADDRESS_FORMS}")
+    return host, int(port)
+
+
+def check_ray_address(address: str) -> str:
+    """``address`` when it has one of the accepted forms (no network); a one-line error naming the forms otherwise."""
+    if address not in ("auto", "local"):
+        _host_port(address)
+    return address
+
+
+def connect_ray(address: str | None) -> None:
+    """Join the Ray cluster at ``address`` (None or ``"local"``: start one on this machine), once per process.
+
+    An unreachable address is a one-line error within seconds: Ray itself keeps retrying a dead ``HOST:PORT``
+    for minutes, so the port is probed first.
+    """
     import ray
 
     if ray.is_initialized():
         return
+    if address not in (None, "local", "auto"):
+        host, port = _host_port(address)
+        try:
+            socket.create_connection((host, port), timeout=5).close()
+        except OSError as e:
+            raise EmbedtuneError(f"cannot reach the Ray cluster at {address!r} ({e.strerror or e})") from None
     try:
         ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
                  log_to_driver=False)
-    except ConnectionError as e:
+    except (ConnectionError, ValueError) as e:
         raise EmbedtuneError(f"cannot reach the Ray cluster at {address!r} ({e})") from None
+
+
+# "module.ExceptionName: message" lines of the traceback text Ray puts in its errors (it keeps no exception object).
+_RAISED = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def ray_failure(error: Exception) -> EmbedtuneError:
+    """One line for a Ray job that failed: the error an actor raised (ours verbatim), not Ray's pages of traceback."""
+    for name, message in _RAISED.findall(str(error)):
+        if name.endswith("EmbedtuneError"):
+            return EmbedtuneError(message)
+        if not name.startswith("ray."):
+            return EmbedtuneError(f"a Ray actor failed: {name.rsplit('.', 1)[-1]}: {message}")
+    lines = str(error).strip().splitlines()
+    return EmbedtuneError(f"the Ray job failed: {lines[0] if lines else type(error).__name__}")
+
+
+def _encode_on_pool(
+    path: Path, texts: Sequence[str], kind: Literal["query", "document"], *, inference: str, normalize: bool,
+    batch_size: int, block_size: int, cpus_per_actor: int, num_actors: int | None, address: str | None,
+) -> np.ndarray:
+    """Vectors of ``texts`` (float32, input order) from a pool of :class:`_EncoderActor`."""
+    import ray
+
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)  # what encode_texts returns for no texts
+    connect_ray(address or _address)
+    n_blocks = max(1, -(-len(texts) // block_size))
+    if num_actors is None:
+        num_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # long first: blocks of similar lengths
+    ds = ray.data.from_items([{"row": i, "text": texts[i]} for i in order], override_num_blocks=n_blocks)
+    encoded = ds.map_batches(
+        _EncoderActor,
+        fn_constructor_kwargs={"model_path": str(path), "inference": inference, "batch_size": batch_size,
+                               "threads": cpus_per_actor, "normalize": normalize, "kind": kind},
+        batch_size=block_size, batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=min(num_actors, n_blocks)), num_cpus=cpus_per_actor,
+    )
+    vectors: np.ndarray | None = None
+    seen = 0
+    try:
+        for batch in encoded.iter_batches(batch_size=block_size, batch_format="numpy"):
+            block = np.asarray(batch["vector"], dtype=np.float32)
+            if vectors is None:  # the width is the model's, known once the first block is back
+                vectors = np.empty((len(texts), block.shape[1]), dtype=np.float32)
+            vectors[batch["row"]] = block
+            seen += len(batch["row"])
+    except ray.exceptions.RayError as e:  # e.g. the model does not load on a worker
+        raise ray_failure(e) from None
+    if vectors is None or seen != len(texts):  # a lost block would otherwise leave uninitialised rows
+        raise EmbedtuneError(f"Ray returned {seen:,} vectors for {len(texts):,} texts")
+    return vectors
+
+
+def encode_texts_ray(
+    model: str | Path,
+    texts: Sequence[str],
+    kind: Literal["query", "document"] = "query",
+    *,
+    inference: str | None = None,
+    normalize: bool = True,
+    batch_size: int = 64,
+    block_size: int = 1024,
+    cpus_per_actor: int = 1,
+    num_actors: int | None = None,
+    address: str | None = None,
+) -> np.ndarray:
+    """What :func:`embedtune.retrieval.encode_texts` returns for ``texts``, computed by a pool of Ray actors.
+
+    Nothing is cached (the local path caches no query vectors either). Mining uses it for its queries with
+    ``--ray-address``: with offline signals on every chunk there are more queries than chunks, and once the corpus
+    is encoded on a cluster, encoding them on one machine would be the slowest step. Arguments as in
+    :func:`encode_corpus_ray`; ``kind`` picks the model's query or document prompt.
+    """
+    from embedtune.encoding import default_inference
+    from embedtune.models import resolve_model
+
+    return _encode_on_pool(
+        resolve_model(model).resolve(), texts, kind, inference=inference or default_inference(),
+        normalize=normalize, batch_size=batch_size, block_size=block_size, cpus_per_actor=cpus_per_actor,
+        num_actors=num_actors, address=address,
+    )
 
 
 def encode_corpus_ray(
@@ -103,8 +222,6 @@ def encode_corpus_ray(
         num_actors: actors in the pool; None fills the cluster's CPUs.
         address: Ray address (None: :func:`ray_address`, else a local instance); ignored if Ray is initialised.
     """
-    import ray
-
     from embedtune.encoding import default_inference, vectors_tag
     from embedtune.models import load_embedder, resolve_model
 
@@ -119,28 +236,10 @@ def encode_corpus_ray(
     ids = [d.id for d in docs]
     if (cached := load_corpus_embeddings(target, ids)) is not None:
         return cached
-    dim = int(probe.get_embedding_dimension())
     del probe
 
-    _connect(address or _address)
-    if num_actors is None:
-        num_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
-    texts = [d.full_text for d in docs]
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # long first: blocks of similar lengths
-    items = [{"row": i, "text": texts[i]} for i in order]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // block_size)))
-    encoded = ds.map_batches(
-        _EncoderActor,
-        fn_constructor_kwargs={"model_path": str(path), "inference": name, "batch_size": batch_size,
-                               "threads": cpus_per_actor, "normalize": normalize},
-        batch_size=block_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=num_actors),
-        num_cpus=cpus_per_actor,
+    vectors = _encode_on_pool(
+        path, [d.full_text for d in docs], "document", inference=name, normalize=normalize, batch_size=batch_size,
+        block_size=block_size, cpus_per_actor=cpus_per_actor, num_actors=num_actors, address=address,
     )
-    vectors = np.empty((len(docs), dim), dtype=np.float32)
-    seen = 0
-    for batch in encoded.iter_batches(batch_size=block_size, batch_format="numpy"):
-        vectors[batch["row"]] = np.asarray(batch["vector"], dtype=np.float32)
-        seen += len(batch["row"])
-    if seen != len(docs):
-        raise EmbedtuneError(f"Ray returned {seen:,} vectors for {len(docs):,} documents")
     return save_corpus_embeddings(target, root, ids, vectors)
