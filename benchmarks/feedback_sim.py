@@ -9,13 +9,14 @@ results they see are the current model's top 10, with an adjacent pair swapped i
 Checks (each printed with PASS/FAIL and written to the JSON):
 
 1. **Propensity recovery**: the EM and swap estimates of the curve vs the planted one (max abs error < tol).
-2. **IPW vs naive retraining**: ``embedtune retrain`` on feedback only, once with clipped IPW weights and once
-   with every click weighted 1, both from the same current model; NDCG@10 gain on the held-out queries.
+2. **IPW vs naive retraining**: ``embedtune retrain`` on feedback only, once with IPW weights (debiased click
+   rates above the noise floor) and once with every click weighted 1, both from the same current model; NDCG@10
+   gain on the held-out queries, and the promotion gate's decision with its reasons.
 3. **A/B report**: a split test between the current ranking and a planted better one (a relevant result placed
    at rank ``--plant-rank`` or above) must be called; ``--ab-runs`` tests between two identical arms give the false-positive
    rate (should be near alpha = 0.05); the same for team-draft interleaving.
 
-    python benchmarks/feedback_sim.py [--model all-MiniLM-L6-v2] [--queries 300] [--searches 20]
+    python benchmarks/feedback_sim.py [--model all-MiniLM-L6-v2] [--queries 300] [--searches 400] [--explore-rate 0.5]
     python benchmarks/feedback_sim.py --model TINY_MODEL_DIR --queries 50 --ab-runs 30 --learning-rate 5e-4  # smoke
 
 Writes benchmarks/results/feedback_sim.json (``--out``).
@@ -86,9 +87,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--searches", type=int, default=50, help="searches per feedback query")
+    parser.add_argument("--searches", type=int, default=400, help="searches per feedback query (150 x 400 = 60,000: "
+                        "at 50 the deep ranks get too few clicks to fit the curve)")
     parser.add_argument("--eta", type=float, default=1.0, help="examination (1/k)^eta")
-    parser.add_argument("--explore-rate", type=float, default=0.3)
+    parser.add_argument("--explore-rate", type=float, default=0.5)
     parser.add_argument("--tolerance", type=float, default=0.1, help="max abs error of the fitted curve")
     parser.add_argument("--train-rows", type=int, default=512)
     parser.add_argument("--learning-rate", type=float, default=None, help="default: embedtune's (2e-5)")
@@ -133,9 +135,11 @@ def main() -> int:
                           "matryoshka_dims": [], "learning_rate": args.learning_rate},
             })
             rec = retrain(copy, log_path, cfg, model=args.model).record
-            golden = rec.metrics["golden"]
+            golden, held = rec.metrics["golden"], rec.metrics["feedback"]
             gains[weighting] = {"current": golden["reference_mean"], "retrained": golden["system_mean"],
-                                "delta": golden["delta"], "p": golden["p_randomization"], "promoted": rec.promoted}
+                                "delta": golden["delta"], "p": golden["p_randomization"], "promoted": rec.promoted,
+                                "feedback_delta": held["delta"] if held else None, "gate": rec.reasons,
+                                "noise_floor": rec.pairs["noise_floor"], "click_pairs": rec.pairs["click_pairs"]}
         results["retrain"] = gains | {"pass": gains["ipw"]["delta"] > gains["naive"]["delta"]}
 
         # 3. A/B: planted better arm, identical arms (false-positive rate), interleaving.
@@ -176,6 +180,9 @@ def main() -> int:
     print(f"[{mark[r['pass']]}] retrain NDCG@10 on held-out queries: ipw {r['ipw']['current']:.4f} -> "
           f"{r['ipw']['retrained']:.4f} ({r['ipw']['delta']:+.4f}); naive -> {r['naive']['retrained']:.4f} "
           f"({r['naive']['delta']:+.4f})")
+    for weighting in ("ipw", "naive"):
+        print(f"       gate ({weighting}): {'promoted' if r[weighting]['promoted'] else 'refused'}; "
+              + "; ".join(r[weighting]["gate"]))
     fpr = ab["identical_false_positive_rate"]
     print(f"[{mark[ab['pass']]}] A/B: planted split p = {ab['planted_split']['p']:.3g}, interleave p = "
           f"{ab['planted_interleave']['p']:.3g}; identical arms called different in {fpr['split']:.1%} (split), "

@@ -1,9 +1,11 @@
 """Current vs candidate model on two held-out sets, and the promotion gate.
 
 The golden set (``eval/`` of the workspace: real or held-out queries with qrels) guards against forgetting
-what the model was tuned for; held-out feedback (queries never trained on, clicked documents as relevant)
-checks that it learned what users want now. A candidate that falls on either by more than the configured
-tolerance is not promoted. Both comparisons are paired over the same queries (:func:`significance.compare`).
+what the model was tuned for; held-out feedback (queries never trained on) checks that it learned what users
+want now. Its labels are debiased (:func:`feedback_heldout`): raw clicks only land on what the current model
+showed, and with enough searches every shown result gets a noise click, so "clicked = relevant" would make
+the current model's own top 10 the answer key and refuse any candidate that reorders it. A candidate that
+falls on either by more than the configured tolerance is not promoted. Both comparisons are paired over the same queries (:func:`significance.compare`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.evaluation.significance import Comparison, compare
+from embedtune.feedback.ipw import NoiseFloor, pair_evidence
 from embedtune.feedback.log import FeedbackRecord
-from embedtune.feedback.propensity import clicked_ids, query_key
+from embedtune.feedback.propensity import Propensity, query_key
 from embedtune.feedback.retrain_config import GateConfig
 from embedtune.retrieval.base import Document
 
@@ -30,20 +33,24 @@ class HeldOut:
     chunk_docs: Mapping[str, Sequence[str]] | None = None
 
 
-def feedback_heldout(records: Sequence[FeedbackRecord], docs: Sequence[Document],
-                     min_dwell_s: float | None = None) -> HeldOut:
-    """Held-out searches as an eval set: each distinct query, its clicked chunks relevant (grade 1)."""
+def feedback_heldout(records: Sequence[FeedbackRecord], docs: Sequence[Document], propensity: Propensity,
+                     floor: NoiseFloor, *, clip: float = 10.0, min_dwell_s: float | None = None) -> HeldOut:
+    """Held-out searches as an eval set: each distinct query, its relevant chunks by debiased clicks (grade 1).
+
+    A shown chunk is relevant when the relevance-vs-noise mixture fitted on the training searches
+    (``floor``, :mod:`embedtune.feedback.ipw`) finds it more likely relevant than noise, with a debiased click
+    rate above the noise floor. Results the current model never showed stay unjudged: a candidate that brings
+    them up gets no credit for it, so this check is conservative.
+    """
     known = {d.id for d in docs}
-    queries: dict[str, str] = {}
+    queries = {"fb:" + query_key(r.query): r.query for r in reversed(records)}  # first spelling wins
     qrels: dict[str, dict[str, int]] = {}
-    for record in records:
-        clicked = [d for d in clicked_ids(record, min_dwell_s) if d in known]
-        if not clicked:
-            continue
-        qid = "fb:" + query_key(record.query)
-        queries.setdefault(qid, record.query)
-        qrels.setdefault(qid, {}).update(dict.fromkeys(clicked, 1))
-    return HeldOut("feedback", docs, queries, qrels)
+    if records:
+        evidence = pair_evidence(records, propensity, floor, clip=clip, min_dwell_s=min_dwell_s)
+        for key, doc in sorted(evidence.relevant(floor)):
+            if doc in known:
+                qrels.setdefault("fb:" + key, {})[doc] = 1
+    return HeldOut("feedback", docs, {q: queries[q] for q in qrels}, qrels)
 
 
 def compare_models(current: str, candidate: str, heldout: HeldOut, metric: str,

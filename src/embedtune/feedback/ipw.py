@@ -1,11 +1,24 @@
-"""Clicks -> weighted training positives (inverse propensity weighting) and skipped-above candidate negatives.
+"""Clicks -> weighted training positives (debiased click rates above a noise floor) and skipped-above negatives.
 
-A click at rank k is evidence of relevance seen through examination probability ``theta_k``; weighting it by
-``1 / theta_k`` makes the sum of weighted clicks an unbiased estimate of what the clicks would have been had
-every rank been examined (Joachims, Swaminathan & Schnabel, "Unbiased learning-to-rank with biased feedback",
-WSDM 2017). Rare deep clicks get large weights and high variance, so weights are clipped at ``clip``
-(Strehl et al., "Learning from logged implicit exploration data", NeurIPS 2010): a little bias for much less
-variance. ``naive`` weighting (every click 1) is the biased baseline the benchmark compares against.
+What the ``ipw`` weighting optimises: the position-based click model (:mod:`embedtune.feedback.propensity`) says
+``P(click | q, d, rank k) = theta_k * gamma_qd``. Over all impressions of a (query, doc) pair, the debiased
+click-through rate ``ctr_qd = sum(clicks_i / theta_rank_i) / impressions`` is an unbiased estimate of
+``gamma_qd = P(click | examined)`` (Joachims, Swaminathan & Schnabel, "Unbiased learning-to-rank with biased
+feedback", WSDM 2017). Weights ``1 / theta`` are clipped at ``clip`` (Strehl et al., NeurIPS 2010): a little
+bias for much less variance on rare deep clicks.
+
+``gamma_qd`` is not relevance: users also click irrelevant results now and then, and IPW lifts exactly those
+rare deep noise clicks to the clip, as heavy as a relevant click at rank 1. So the pairs are modelled as a
+mixture of two kinds (:class:`NoiseFloor`, fitted by EM as in Wang et al., "Position bias estimation for
+unbiased learning to rank in personal search", WSDM 2018, with ``theta`` fixed): irrelevant pairs clicked
+with a noise rate ``eps`` once examined, relevant ones with ``rho``. ``eps`` is the noise floor. A pair's
+positive weight is ``P(relevant | its clicks) * impressions * max(0, ctr - eps) / (rho - eps)``: the expected
+number of its impressions that were relevant, above what noise explains. A pair at or under the floor is no
+positive, nor is a pair more likely noise than relevant (a few clicks at deep ranks, which noise explains).
+Use it whenever clicks come from a position-biased list (any search UI); it needs pairs seen in several
+searches to tell noise from relevance.
+
+``naive`` weighting (each click counts 1) is the biased baseline the benchmark compares against.
 
 Results shown *above* a clicked one and not clicked ("skip above", Joachims, KDD 2002) are candidate
 negatives: the user probably saw and passed them. They can still be relevant (the user wanted one answer), so
@@ -22,16 +35,23 @@ import numpy as np
 
 from embedtune.errors import EmbedtuneError
 from embedtune.feedback.log import FeedbackRecord
-from embedtune.feedback.propensity import Propensity, clicked_ids, query_key
+from embedtune.feedback.propensity import (
+    Cells,
+    Propensity,
+    cells_of,
+    clicked_ids,
+    query_key,
+)
 from embedtune.mining.config import MiningConfig
 from embedtune.mining.filters import KEPT, reason_codes
 
 Weighting = Literal["ipw", "naive"]
+_EPS = 1e-6
 
 
 @dataclass
 class ClickPair:
-    """A (query, clicked document) pair: summed click weights, clicks, and documents skipped above it."""
+    """A (query, clicked document) pair: its positive weight, clicks, and documents skipped above it."""
 
     query: str
     doc_id: str
@@ -47,6 +67,109 @@ def ipw_weight(rank: int, propensity: Propensity, clip: float) -> float:
     return float(min(1.0 / max(propensity.at(rank), 1e-12), clip))
 
 
+@dataclass
+class PairEvidence:
+    """Per shown (query key, doc) pair: impressions, debiased click rate, and P(relevant | clicks)."""
+
+    pairs: list[tuple[str, str]]
+    impressions: np.ndarray
+    ctr: np.ndarray
+    relevance: np.ndarray
+
+    def weights(self, floor: NoiseFloor) -> np.ndarray:
+        """Positive weights: expected relevant impressions above the noise floor (module docstring)."""
+        excess = np.maximum(self.ctr - floor.noise, 0.0) / max(floor.relevant - floor.noise, _EPS)
+        return self.relevance * self.impressions * excess
+
+    def relevant(self, floor: NoiseFloor) -> set[tuple[str, str]]:
+        """Pairs more likely relevant than noise and clicked above the floor: binary labels (the gate's)."""
+        keep = (self.relevance > 0.5) & (self.ctr > floor.noise)
+        return {p for p, k in zip(self.pairs, keep) if k}
+
+
+@dataclass
+class NoiseFloor:
+    """Clicks once examined: ``noise`` on irrelevant pairs (the floor), ``relevant`` on relevant ones.
+
+    ``prior`` is the share of shown pairs that are relevant. Fitted by :func:`fit_noise_floor`.
+    """
+
+    noise: float
+    relevant: float
+    prior: float
+    iterations: int = 0
+
+    def posterior(self, cells: Cells, theta: np.ndarray) -> np.ndarray:
+        """P(relevant | clicks) per pair of ``cells`` (``theta``: the propensity of each cell)."""
+        logit = (np.log(self.prior) - np.log1p(-self.prior) + _loglik(cells, theta, self.relevant)
+                 - _loglik(cells, theta, self.noise))
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -500, 500)))
+
+    def to_json(self) -> dict:
+        return {"noise": round(self.noise, 6), "relevant": round(self.relevant, 6), "prior": round(self.prior, 6),
+                "iterations": self.iterations}
+
+
+def _loglik(cells: Cells, theta: np.ndarray, gamma: float) -> np.ndarray:
+    """Per pair: log-likelihood of its clicks and skips when ``P(click) = theta * gamma``."""
+    p = np.clip(theta * gamma, _EPS, 1 - _EPS)
+    ll = cells.clicks * np.log(p) + (cells.shown - cells.clicks) * np.log1p(-p)
+    return np.bincount(cells.pair, ll, minlength=cells.n_pairs)
+
+
+def _gamma_step(cells: Cells, theta: np.ndarray, gamma: float, weight: np.ndarray) -> float:
+    """EM update of one component's click rate: expected relevant impressions / impressions, ``weight``-ed."""
+    skips = cells.shown - cells.clicks
+    relevant = cells.clicks + skips * (1 - theta) * gamma / np.maximum(1 - theta * gamma, _EPS)
+    return float(np.clip((weight * relevant).sum() / max((weight * cells.shown).sum(), _EPS), _EPS, 1.0))
+
+
+def _cells(records: Sequence[FeedbackRecord], propensity: Propensity, min_dwell_s: float | None
+           ) -> tuple[Cells, np.ndarray]:
+    cells = cells_of(records, 10**9, min_dwell_s)  # every rank: deeper ones take the last rank's propensity
+    theta = propensity.theta[np.minimum(cells.rank, propensity.max_rank - 1)]
+    return cells, np.clip(theta, _EPS, 1.0)
+
+
+def fit_noise_floor(records: Sequence[FeedbackRecord], propensity: Propensity, min_dwell_s: float | None = None,
+                    *, iterations: int = 2000, tol: float = 1e-9) -> NoiseFloor:
+    """The relevance-vs-noise mixture over shown (query, doc) pairs, by EM with ``theta`` fixed.
+
+    Starts from a split at the pooled click rate (pairs above it relevant), so ``relevant > noise`` throughout.
+    """
+    cells, theta = _cells(records, propensity, min_dwell_s)
+    if cells.clicks.sum() == 0:
+        raise EmbedtuneError("the feedback has no clicks: no relevance to learn from")
+    examined = np.bincount(cells.pair, cells.shown * theta, minlength=cells.n_pairs)
+    clicks = np.bincount(cells.pair, cells.clicks, minlength=cells.n_pairs)
+    pooled = clicks.sum() / examined.sum()
+    high = clicks / np.maximum(examined, _EPS) > pooled
+    noise = clicks[~high].sum() / max(examined[~high].sum(), _EPS)
+    relevant = clicks[high].sum() / max(examined[high].sum(), _EPS)
+    floor = NoiseFloor(float(np.clip(noise, _EPS, 1)), float(np.clip(relevant, _EPS, 1)),
+                       float(np.clip(high.mean(), _EPS, 1 - _EPS)))
+    for it in range(1, iterations + 1):
+        r = floor.posterior(cells, theta)
+        new = NoiseFloor(_gamma_step(cells, theta, floor.noise, 1 - r[cells.pair]),
+                         _gamma_step(cells, theta, floor.relevant, r[cells.pair]),
+                         float(np.clip(r.mean(), _EPS, 1 - _EPS)), it)
+        delta = max(abs(new.noise - floor.noise), abs(new.relevant - floor.relevant), abs(new.prior - floor.prior))
+        floor = new
+        if delta < tol:
+            break
+    return floor
+
+
+def pair_evidence(records: Sequence[FeedbackRecord], propensity: Propensity, floor: NoiseFloor, *,
+                  clip: float = 10.0, min_dwell_s: float | None = None) -> PairEvidence:
+    """Debiased click rate (clipped IPW) and P(relevant | clicks) of every shown (query key, doc) pair."""
+    cells, theta = _cells(records, propensity, min_dwell_s)
+    ipw = np.array([ipw_weight(k, propensity, clip) for k in range(1, int(cells.rank.max()) + 2)])
+    impressions = np.bincount(cells.pair, cells.shown, minlength=cells.n_pairs)
+    ctr = np.bincount(cells.pair, cells.clicks * ipw[cells.rank], minlength=cells.n_pairs) / impressions
+    return PairEvidence(cells.pairs, impressions, ctr, floor.posterior(cells, theta))
+
+
 def click_pairs(
     records: Sequence[FeedbackRecord],
     propensity: Propensity | None,
@@ -54,11 +177,13 @@ def click_pairs(
     weighting: Weighting = "ipw",
     clip: float = 10.0,
     min_dwell_s: float | None = None,
+    floor: NoiseFloor | None = None,
 ) -> list[ClickPair]:
-    """One :class:`ClickPair` per (query, clicked doc) over all ``records``, with summed weights.
+    """One :class:`ClickPair` per (query, clicked doc) over all ``records``.
 
-    Queries are matched case- and space-insensitively; the first spelling seen is kept. ``ipw`` needs a
-    ``propensity``; ``naive`` counts each click as 1.
+    Queries are matched case- and space-insensitively; the first spelling seen is kept. ``naive``: the weight
+    is the number of clicks. ``ipw`` needs a ``propensity`` (and fits ``floor`` when not given): the weight is
+    the debiased excess over the noise floor, and only pairs the mixture calls relevant are kept.
     """
     if weighting == "ipw" and propensity is None:
         raise EmbedtuneError("IPW weighting needs a fitted propensity curve")
@@ -74,9 +199,8 @@ def click_pairs(
         for i, r in enumerate(order):
             if r.id not in clicked:
                 continue
-            w = 1.0 if weighting == "naive" else ipw_weight(r.position, propensity, clip)  # type: ignore[arg-type]
             pair = pairs.setdefault((key, r.id), ClickPair(text, r.id))
-            pair.weight += w
+            pair.weight += 1.0
             pair.clicks += 1
             for above in order[:i]:
                 if above.id not in clicked:
@@ -87,7 +211,15 @@ def click_pairs(
         positives.setdefault(key, set()).add(doc)
     for (key, _), pair in pairs.items():
         pair.skipped_above = {d: n for d, n in pair.skipped_above.items() if d not in positives[key]}
-    return list(pairs.values())
+    if weighting == "naive" or not pairs:
+        return list(pairs.values())
+    floor = floor or fit_noise_floor(records, propensity, min_dwell_s)  # type: ignore[arg-type]
+    evidence = pair_evidence(records, propensity, floor, clip=clip, min_dwell_s=min_dwell_s)  # type: ignore[arg-type]
+    weight, relevant = dict(zip(evidence.pairs, evidence.weights(floor))), evidence.relevant(floor)
+    for key, pair in pairs.items():
+        pair.weight = float(weight.get(key, 0.0))
+    # Noise pairs are left out, so mining may offer them as hard negatives (shown high, yet irrelevant).
+    return [pair for key, pair in pairs.items() if key in relevant]
 
 
 def filter_negatives(

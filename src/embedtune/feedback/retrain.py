@@ -4,15 +4,17 @@ One round, in ``<workspace>/retrain-<n>/`` (like the pipeline's ``round-<n>/``, 
 
 1. split the feedback log into training searches and held-out searches (newest by time, or by query hash);
    held-out query texts are removed from training so the held-out check is honest;
-2. fit the position-bias curve on the training searches (:mod:`embedtune.feedback.propensity`) and turn clicks
-   into (query, clicked chunk) pairs with clipped inverse-propensity weights (:mod:`embedtune.feedback.ipw`);
+2. fit the position-bias curve and the click noise floor on the training searches
+   (:mod:`embedtune.feedback.propensity`, :mod:`embedtune.feedback.ipw`) and turn clicks into (query, clicked
+   chunk) pairs weighted by their debiased click rate above the noise floor (or by click count: ``naive``);
 3. mine hard negatives for synthetic + feedback queries together with the current model (``mine`` in
    ``retrain-<n>/mine/``); skipped-above results that pass the positive-aware filter go first in a feedback
    row's negatives;
 4. mix the rows (``feedback_share`` of them from feedback, drawn in proportion to their weights, since the
    trainer has no sample weights) into ``retrain-<n>/train_triplets.jsonl`` and continue training the current
    model (``train_stage``);
-5. compare candidate and current on the golden set (``eval/``) and on held-out feedback; the gate
+5. compare candidate and current on the golden set (``eval/``) and on held-out feedback labelled by the same
+   debiased clicks; the gate
    (:mod:`embedtune.feedback.gate`) decides; the round is appended to ``retrain_history.json``.
 
 Every step is a recorded stage or a pure function of its inputs, so a killed round resumes where it was.
@@ -42,6 +44,7 @@ from embedtune.feedback.ipw import (
     ClickPair,
     click_pairs,
     filter_negatives,
+    fit_noise_floor,
     resample_by_weight,
 )
 from embedtune.feedback.log import FeedbackRecord, now, read_log
@@ -58,7 +61,7 @@ class RetrainResult:
     """The recorded round plus the comparisons behind its verdict."""
 
     record: RoundRecord
-    propensity: Propensity | None
+    propensity: Propensity
     comparisons: dict[str, Comparison | None]
 
 
@@ -198,13 +201,14 @@ def retrain(
     console.print(f"round {n}: {len(train_records):,} training searches, {len(held_records):,} held out "
                   f"({config.holdout}); current model {current}", highlight=False)
 
-    propensity = None
-    if config.weighting == "ipw":
-        propensity = estimate_propensity(train_records, config.propensity, config.max_rank, config.min_dwell_s)
-        curve = " ".join(f"{t:.2f}" for t in propensity.theta)
-        console.print(f"position bias ({propensity.method}): {curve}", highlight=False)
+    # The curve and the noise floor also label the held-out feedback for the gate, so naive rounds fit them too.
+    propensity = estimate_propensity(train_records, config.propensity, config.max_rank, config.min_dwell_s)
+    floor = fit_noise_floor(train_records, propensity, config.min_dwell_s)
+    curve = " ".join(f"{t:.2f}" for t in propensity.theta)
+    console.print(f"position bias ({propensity.method}): {curve}; clicks once examined: relevant "
+                  f"{floor.relevant:.3f}, noise floor {floor.noise:.3f}", highlight=False)
     pairs = [p for p in click_pairs(train_records, propensity, weighting=config.weighting, clip=config.clip,
-                                    min_dwell_s=config.min_dwell_s) if p.doc_id in texts]
+                                    min_dwell_s=config.min_dwell_s, floor=floor) if p.doc_id in texts]
     for p in pairs:
         p.skipped_above = {d: c for d, c in p.skipped_above.items() if d in texts}
     if not pairs:
@@ -237,7 +241,7 @@ def retrain(
     comparisons: dict[str, Comparison | None] = {}
     golden = _golden(ws, docs, chunk_docs)
     comparisons["golden"] = compare_models(current, candidate, golden, metric, cache) if golden else None
-    held = feedback_heldout(held_records, docs, config.min_dwell_s)
+    held = feedback_heldout(held_records, docs, propensity, floor, clip=config.clip, min_dwell_s=config.min_dwell_s)
     enough = len(held.queries) >= config.gate.min_feedback_queries
     comparisons["feedback"] = compare_models(current, candidate, held, metric, cache) if enough else None
     promoted, reasons = gate(comparisons, config.gate)
@@ -249,8 +253,9 @@ def retrain(
         searches={"train": len(train_records), "holdout": len(held_records),
                   "ignored": len(records) - len(train_records) - len(held_records),
                   "holdout_queries": len(held.queries)},
-        propensity=propensity.to_json() if propensity else None,
-        pairs={"click_pairs": len(pairs), "skipped_above": neg_counts, **row_counts},
+        propensity=propensity.to_json(),
+        pairs={"click_pairs": len(pairs), "skipped_above": neg_counts, **row_counts,
+               "noise_floor": floor.to_json()},
         metrics={k: v.to_json() if v else None for k, v in comparisons.items()},
         config=config.model_dump(mode="json"),
     )

@@ -30,7 +30,9 @@ class RetrainConfig(BaseModel):
     """How ``embedtune retrain`` turns feedback into the next model version."""
 
     feedback_share: float = Field(0.5, ge=0, le=1, description="Share of training rows from feedback (rest synthetic).")
-    weighting: Literal["ipw", "naive"] = Field("ipw", description="ipw: clipped inverse-propensity click weights.")
+    weighting: Literal["ipw", "naive"] = Field(
+        "ipw", description="ipw: debiased click rates above the noise floor; naive: each click counts 1."
+    )
     propensity: Literal["em", "swap"] = Field("em", description="Position-bias estimator: em (any log) or swap.")
     max_rank: int = Field(10, ge=2, description="Deepest rank the click model fits.")
     clip: float = Field(10.0, ge=1, description="Largest IPW weight (bounds the variance of deep clicks).")
