@@ -129,6 +129,8 @@ def markdown(results: dict) -> str:
              "| embedtune vs plain (p) |", "|---|---|---|---|---|---|---|---|"]
     for key, r in results["runs"].items():
         dataset, signal = key.split("/")
+        if r.get("protocol") == "transductive":
+            signal += ", transductive"
         e, p = r["embedtune"]["per_dim"], r["plain"]["per_dim"]
         for i, row in enumerate(e):
             vs = r["embedtune_vs_plain"][i]
