@@ -112,6 +112,16 @@ def connect_ray(address: str | None) -> None:
         raise EmbedtuneError(f"cannot reach the Ray cluster at {address!r} ({e})") from None
 
 
+def actor_pool(cpus_per_actor: int, n_blocks: int, num_actors: int | None = None):
+    """The pool for a job of ``n_blocks`` blocks: ``num_actors`` (None: the cluster's CPUs / ``cpus_per_actor``),
+    never more actors than blocks."""
+    import ray
+
+    if num_actors is None:
+        num_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
+    return ray.data.ActorPoolStrategy(size=min(num_actors, n_blocks))
+
+
 # "module.ExceptionName: message" lines of the traceback text Ray puts in its errors (it keeps no exception object).
 _RAISED = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.MULTILINE)
 
@@ -138,8 +148,6 @@ def _encode_on_pool(
         return np.zeros((0, 0), dtype=np.float32)  # what encode_texts returns for no texts
     connect_ray(address or _address)
     n_blocks = max(1, -(-len(texts) // block_size))
-    if num_actors is None:
-        num_actors = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # long first: blocks of similar lengths
     ds = ray.data.from_items([{"row": i, "text": texts[i]} for i in order], override_num_blocks=n_blocks)
     encoded = ds.map_batches(
@@ -147,7 +155,7 @@ def _encode_on_pool(
         fn_constructor_kwargs={"model_path": str(path), "inference": inference, "batch_size": batch_size,
                                "threads": cpus_per_actor, "normalize": normalize, "kind": kind},
         batch_size=block_size, batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=min(num_actors, n_blocks)), num_cpus=cpus_per_actor,
+        compute=actor_pool(cpus_per_actor, n_blocks, num_actors), num_cpus=cpus_per_actor,
     )
     vectors: np.ndarray | None = None
     seen = 0

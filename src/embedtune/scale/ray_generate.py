@@ -28,7 +28,7 @@ import numpy as np
 
 from embedtune.errors import EmbedtuneError
 from embedtune.querygen.backends.base import ChatRequest, ChatResult, OnResult, QueryBackend
-from embedtune.scale.ray_encode import connect_ray, ray_address, ray_failure
+from embedtune.scale.ray_encode import actor_pool, connect_ray, ray_address, ray_failure
 
 
 class _GeneratorActor:
@@ -98,9 +98,8 @@ def generate_on_ray(
 
     connect_ray(address or ray_address())
     n_blocks = -(-len(requests) // block_size)
-    if num_actors is None:
-        cpus = int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor)
-        num_actors = 1 if backend.name == "openai" else max(1, cpus)
+    if num_actors is None and backend.name == "openai":
+        num_actors = 1  # its rate and concurrency caps are per client
     by_key = {r.key: r for r in requests}
     items = [{"key": r.key, "messages": json.dumps(r.messages), "n": r.n} for r in requests]
     context = ray.data.DataContext.get_current()
@@ -111,7 +110,7 @@ def generate_on_ray(
         written = ray.data.from_items(items, override_num_blocks=n_blocks).map_batches(
             # batch_size=None: one call per block as cut above (<= block_size requests, in plan order), never merged.
             _GeneratorActor, fn_constructor_kwargs={"backend": backend}, batch_size=None, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(num_actors, n_blocks)), num_cpus=cpus_per_actor,
+            compute=actor_pool(cpus_per_actor, n_blocks, num_actors), num_cpus=cpus_per_actor,
         )
     finally:
         context.enable_progress_bars = shown
