@@ -12,9 +12,10 @@ in machine load hits all systems alike. Per system it reports:
   ``ndcg_rel_diff`` vs plain; ``cosine_to_plain``: mean and min cosine of document vectors to plain's.
 
 Systems: ``plain`` (``SentenceTransformer(path).encode(texts, batch_size=64, normalize_embeddings=True)``, its
-own within-call length sorting), and ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8`` through
-``embedtune.models.load_embedder(path, inference=...)`` + ``embedtune.retrieval.encode_texts`` (global length
-sort, ``torch.inference_mode``, the backend's thread settings). Goal (issue 9): >= 2x plain throughput with
+own within-call length sorting), and ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
+``openvino-bf16`` through ``embedtune.models.load_embedder(path, inference=...)`` +
+``embedtune.retrieval.encode_texts`` (global length sort, ``torch.inference_mode``, the backend's thread
+settings). Goal (issue 9): >= 2x plain throughput with
 NDCG@10 within 1% relative.
 
     python benchmarks/encode.py [--limit 300] [--runs 3] [--systems plain,torch,onnx-int8] [--out PATH]
@@ -44,7 +45,7 @@ SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
 RESULTS = ROOT / "benchmarks" / "results" / "encode.json"
 MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
-SYSTEMS = ("plain", "torch", "torch-bf16", "onnx", "onnx-int8")
+SYSTEMS = ("plain", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16")
 
 
 def load_data(limit: int | None):
@@ -116,7 +117,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "platform": platform.platform(),
                     "load_avg_at_start": os.getloadavg()},
-        "versions": {p: metadata.version(p) for p in ("torch", "sentence-transformers", "transformers", "onnxruntime")},
+        "versions": {p: metadata.version(p) for p in ("torch", "sentence-transformers", "transformers", "onnxruntime", "openvino")},
         "systems": {},
     }
 

@@ -8,11 +8,14 @@ train and evaluate on the 300 test claims against the same base vectors. Variant
 - ``bf16-4096``: 4x the rows (4,096, 128 steps) under bf16 autocast (1.5x faster steps on AMX CPUs);
 - ``no-hard-negatives``: filtered queries, in-batch negatives only (no mining);
 - ``full-dim-negatives``: mined negatives scored at the full dim only (``matryoshka_negatives: full-dim``);
+- ``self-distill``: smaller dims train on in-batch negatives plus the full dim's ranking of every candidate
+  (``matryoshka_negatives: self-distill``, ``SelfDistillMatryoshkaLoss``);
 - ``transductive`` / ``plain-transductive``: embedtune's / the plain recipe with the test-judged abstracts kept
   in training (``split.exclude_eval_docs: false``): queries generated from every abstract, none from a test claim,
   as GPL and the ST reference recipes train;
 - ``human-2-epochs`` / ``plain-human-2-epochs``: SciFact's own training claims (the quality run's ``human``
-  workspaces), two epochs as in the ST reference recipes instead of one (536 rows = 17 steps per epoch).
+  workspaces), two epochs as in the ST reference recipes instead of one (536 rows = 17 steps per epoch);
+  ``human-2-epochs-self-distill``: the same with ``matryoshka_negatives: self-distill``.
 
     python benchmarks/training_variants.py [--variants bf16-4096,no-hard-negatives,full-dim-negatives]
         [--quality-work /tmp/embedtune-quality] [--work /tmp/embedtune-variants]
@@ -40,10 +43,12 @@ VARIANTS: dict[str, dict] = {
     "bf16-4096": {"train": {"bf16": True, "max_rows": 4096}},
     "no-hard-negatives": {"mine": False, "train": {"hard_negatives": 0}},
     "full-dim-negatives": {"train": {"matryoshka_negatives": "full-dim"}},
+    "self-distill": {"train": {"matryoshka_negatives": "self-distill"}},
     "transductive": {"split": {"exclude_eval_docs": False}},
     "plain-transductive": {"recipe": "plain", "split": {"exclude_eval_docs": False}},
     "human-2-epochs": {"signal": "human", "train": {"epochs": 2.0}},
     "plain-human-2-epochs": {"signal": "human", "recipe": "plain", "train": {"epochs": 2.0}},
+    "human-2-epochs-self-distill": {"signal": "human", "train": {"epochs": 2.0, "matryoshka_negatives": "self-distill"}},
 }
 SKIP = ("train", "eval_report.json", "report.html", "timings.json")
 

@@ -28,7 +28,10 @@ def texts() -> list[str]:
     return sample_texts(120) + ["word", ""]
 
 
-@pytest.mark.parametrize(("name", "floor"), [("onnx", 0.9999), ("torch-bf16", 0.99), ("onnx-int8", 0.98)])
+@pytest.mark.parametrize(
+    ("name", "floor"),
+    [("onnx", 0.9999), ("torch-bf16", 0.99), ("onnx-int8", 0.98), ("openvino", 0.9999), ("openvino-bf16", 0.99)],
+)
 def test_backend_vectors_match_fp32(tiny_model_dir, texts, name, floor):
     from embedtune.encoding import inference_of
     from embedtune.models import load_embedder
@@ -56,6 +59,8 @@ def test_onnx_export_is_cached_per_model_content(tiny_model_dir, onnx_cache):
     load_embedder(tiny_model_dir, inference="onnx-int8")
     assert {f.name: f.stat().st_mtime_ns for f in folder.iterdir()} == files  # nothing exported again
     assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".")]  # no staging left behind
+    load_embedder(tiny_model_dir, inference="openvino-bf16")  # OpenVINO reads the same export
+    assert {f.name: f.stat().st_mtime_ns for f in folder.iterdir()} == files
 
 
 def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
@@ -65,11 +70,11 @@ def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
     docs = [Document(f"d{i}", t) for i, t in enumerate(sample_texts(40))]
     h = model_fingerprint(tiny_model_dir)
     paths = {}
-    for name in ("torch", "onnx", "torch-bf16", "onnx-int8"):
+    for name in ("torch", "onnx", "openvino", "torch-bf16", "onnx-int8", "openvino-bf16"):
         out = encode_corpus(load_embedder(tiny_model_dir, inference=name), docs, tmp_path, model_hash=h)
         paths[name] = out.path
-    assert paths["onnx"] == paths["torch"]  # fp32 either way: one entry
-    assert len({paths["torch"], paths["torch-bf16"], paths["onnx-int8"]}) == 3
+    assert paths["onnx"] == paths["openvino"] == paths["torch"]  # fp32 either way: one entry
+    assert len({paths["torch"], paths["torch-bf16"], paths["onnx-int8"], paths["openvino-bf16"]}) == 4
 
 
 def test_default_inference_and_unknown_names(tiny_model_dir, monkeypatch):
@@ -104,13 +109,13 @@ def test_training_loads_torch_whatever_the_default(tiny_model_dir):
 
 @pytest.mark.integration
 def test_minilm_int8_and_bf16_stay_close(minilm_dir):
-    """The real model: the honest precision numbers behind the docs (int8 mean cosine ~0.997)."""
+    """The real model: the honest precision numbers behind the docs (int8 mean cosine ~0.997, bf16 ~0.9999)."""
     from embedtune.models import load_embedder
     from embedtune.retrieval import encode_texts
 
     texts = sample_texts(48)
     ref = encode_texts(load_embedder(minilm_dir, inference="torch"), texts, progress=False)
-    for name, floor in (("torch-bf16", 0.99), ("onnx-int8", 0.98)):
+    for name, floor in (("torch-bf16", 0.99), ("onnx-int8", 0.98), ("openvino-bf16", 0.99)):
         got = encode_texts(load_embedder(minilm_dir, inference=name), texts, progress=False)
         cos = _cosines(got, ref)
         assert cos.min() >= floor and cos.mean() >= floor + 0.005, (name, cos.min(), cos.mean())

@@ -10,6 +10,8 @@ import pytest
 from conftest import sample_texts
 
 from embedtune.feedback.history import load_history
+from embedtune.feedback.ipw import click_pairs, fit_noise_floor
+from embedtune.feedback.propensity import cells_of
 from embedtune.feedback.retrain import retrain, split_feedback
 from embedtune.feedback.retrain_config import RetrainConfig
 from embedtune.feedback.simulate import Users, power_curve, simulate_log
@@ -81,12 +83,33 @@ def degrade(round_ws, base_model, *args, **kwargs):
 def test_gate_refuses_a_regressing_model(tmp_path, workspace, tiny_model_dir, monkeypatch) -> None:
     import shutil
 
+    from embedtune.feedback import ipw, read_log
+    from embedtune.feedback import retrain as retrain_module
     from embedtune.training import stage
 
     ws = tmp_path / "ws"
     shutil.copytree(workspace[0], ws)
     monkeypatch.setattr(stage, "train_stage", degrade)
-    result = retrain(ws, workspace[1], config(), model=str(tiny_model_dir))
+    built, pairs = [], []  # the number of searches each cells build was over; the round's click pairs
+
+    def counted_cells(records, *args):
+        built.append(len(records))
+        return cells_of(records, *args)
+
+    def kept_pairs(*args, **kwargs):
+        pairs.extend(click_pairs(*args, **kwargs))
+        return pairs
+
+    monkeypatch.setattr(ipw, "cells_of", counted_cells)
+    monkeypatch.setattr(retrain_module, "click_pairs", kept_pairs)
+    cfg = config()
+    result = retrain(ws, workspace[1], cfg, model=str(tiny_model_dir))
+    train, held = split_feedback(read_log(workspace[1]), cfg)
+    assert sorted(built) == sorted([len(train), len(held)])  # one build of the training cells: floor and weights
+    # The shared build gives what the standalone functions give, each building its own cells.
+    assert result.record.pairs["noise_floor"] == fit_noise_floor(train, result.propensity, cfg.min_dwell_s).to_json()
+    alone = click_pairs(train, result.propensity, clip=cfg.clip, min_dwell_s=cfg.min_dwell_s)
+    assert pairs and [(p.query, p.doc_id, p.weight) for p in pairs] == [(p.query, p.doc_id, p.weight) for p in alone]
     rec = result.record
     assert not rec.promoted and any(r.startswith("REGRESSION golden") for r in rec.reasons)
     assert result.comparisons["golden"].delta < 0

@@ -84,6 +84,44 @@ def test_full_dim_negatives_drop_hard_negatives_below_the_full_dim(tiny_model_di
     assert float(small_in_batch) != pytest.approx(float(small_with_negatives), rel=1e-3)
 
 
+def test_self_distill_adds_the_full_dims_ranking_below_the_full_dim(tmp_path, tiny_model_dir, pairs):
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+    from embedtune.training.losses import build_loss
+    from embedtune.training.matryoshka_self_distillation import ranking_kl
+
+    model = SentenceTransformer(str(tiny_model_dir), device="cpu").eval()
+    rows = pairs[:8]
+    columns = [[r.query for r in rows], [r.positive for r in rows], [r.negatives[0] for r in rows]]
+
+    def features():
+        return [model.tokenize(texts) for texts in columns]
+
+    cfg = TrainConfig(matryoshka_dims=[16], matryoshka_negatives="self-distill")
+    mnrl = MultipleNegativesRankingLoss(model)
+    with torch.no_grad():
+        got = build_loss(model, cfg)(features(), None)
+        full = MatryoshkaLoss(model, mnrl, matryoshka_dims=[32])(features(), None)
+        small_in_batch = MatryoshkaLoss(model, mnrl, matryoshka_dims=[16])(features()[:2], None)
+        emb = [torch.nn.functional.normalize(model.encode(c, convert_to_tensor=True), dim=-1) for c in columns]
+        cut = [torch.nn.functional.normalize(e[:, :16], dim=-1) for e in emb]
+        # KL by hand: each query's softmax over the 16 candidates, full dim as the target
+        p = torch.softmax(20 * emb[0] @ torch.cat(emb[1:]).T, -1)
+        q = torch.softmax(20 * cut[0] @ torch.cat(cut[1:]).T, -1)
+        kl = (p * (p.log() - q.log())).sum(-1).mean()
+    assert float(kl) > 1e-4  # the prefix ranks differently, so the term is live
+    assert float(got) == pytest.approx(float(full + small_in_batch + kl), rel=1e-4)
+    # the full dim is the teacher, not trained by this term
+    teacher = [e.clone().requires_grad_() for e in emb]
+    student = [e.clone().requires_grad_() for e in cut]
+    ranking_kl(teacher, student, 20.0).backward()
+    assert teacher[0].grad is None and student[0].grad is not None
+    result = train_model(tiny_model_dir, pairs, tmp_path / "out", cfg.model_copy(update={"batch_size": 16}))
+    assert result.steps == 6 and SentenceTransformer(str(result.model_dir), device="cpu").encode(["x"]).shape == (1, 32)
+
+
 def test_bf16_training_runs_on_a_cpu_and_saves_fp32_weights(tmp_path, tiny_model_dir, pairs):
     import torch
     from sentence_transformers import SentenceTransformer

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 INFERENCE_HELP = (
-    "How encoding runs: torch (fp32), torch-bf16 (autocast; fast with AMX), onnx (ONNX Runtime fp32) or "
-    "onnx-int8 (dynamic int8; fastest on CPU, vectors differ slightly). Default: $EMBEDTUNE_INFERENCE or torch."
+    "How encoding runs: torch (fp32), torch-bf16 (autocast; fast with AMX), onnx (ONNX Runtime fp32), "
+    "onnx-int8 (dynamic int8; vectors differ slightly), openvino (OpenVINO fp32) or openvino-bf16 (fastest "
+    "with AMX; vectors differ slightly). Default: $EMBEDTUNE_INFERENCE or torch."
 )
 
 InferenceOpt = Annotated[str | None, typer.Option("--inference", help=INFERENCE_HELP, rich_help_panel="Speed")]

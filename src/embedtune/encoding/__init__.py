@@ -5,17 +5,20 @@ Every stage that encodes (evaluation, mining, index build, serving) loads its mo
 ``embedtune.retrieval.encode_texts`` / ``encode_corpus``; the backend chosen at load time travels with the
 model object, so no caller changes. Backends:
 
-============  ====================================================  =============================
-name          what runs                                             vectors vs fp32
-============  ====================================================  =============================
-torch         PyTorch fp32 (the default, the reference)             identical
-torch-bf16    PyTorch under bf16 autocast (AMX / AVX512-BF16)       cosine ~0.9999
-onnx          ONNX Runtime fp32, graph-optimised export             float noise (shares the cache)
-onnx-int8     ONNX Runtime, dynamic int8 quantisation (VNNI/AMX)    cosine ~0.997
-============  ====================================================  =============================
+=============  ====================================================  =============================
+name           what runs                                             vectors vs fp32
+=============  ====================================================  =============================
+torch          PyTorch fp32 (the default, the reference)             identical
+torch-bf16     PyTorch under bf16 autocast (AMX / AVX512-BF16)       cosine ~0.9999
+onnx           ONNX Runtime fp32, graph-optimised export             float noise (shares the cache)
+onnx-int8      ONNX Runtime, dynamic int8 quantisation (VNNI/AMX)    cosine ~0.997
+openvino       OpenVINO f32, fused CPU kernels                       float noise (shares the cache)
+openvino-bf16  OpenVINO, bf16 matrix products (AMX / AVX512-BF16)    cosine ~0.99997 (fastest here)
+=============  ====================================================  =============================
 
 Choose with ``--inference NAME`` on the CLI, ``inference:`` in the run config, ``$EMBEDTUNE_INFERENCE``, or
-:func:`set_default_inference`. Exports are cached per model content in ``~/.cache/embedtune/onnx/``.
+:func:`set_default_inference`. ONNX exports (read by the ONNX Runtime and OpenVINO backends) are cached per
+model content in ``~/.cache/embedtune/onnx/``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from embedtune.encoding.base import (
     set_default_inference,
 )
 from embedtune.encoding.onnx_runtime import OnnxBackend
+from embedtune.encoding.openvino_runtime import OpenVinoBackend
 from embedtune.encoding.torch_bf16 import TorchBf16Backend
 from embedtune.encoding.torch_fp32 import TorchBackend
 
@@ -40,6 +44,8 @@ BACKENDS: dict[str, InferenceBackend] = {
     "torch-bf16": TorchBf16Backend(),
     "onnx": OnnxBackend("fp32"),
     "onnx-int8": OnnxBackend("int8"),
+    "openvino": OpenVinoBackend("f32"),
+    "openvino-bf16": OpenVinoBackend("bf16"),
 }
 
 
@@ -80,7 +86,8 @@ __all__ = [
 def prepare_model(model, path, inference: str | None = None, threads: int | None = None):  # -> SentenceTransformer
     """Put a freshly loaded fp32 SentenceTransformer on backend ``inference`` (default: :func:`default_inference`).
 
-    Non-transformer models (static embeddings) stay on ``torch`` for the ONNX backends, with a warning.
+    Non-transformer models (static embeddings) stay on ``torch`` for the exported (ONNX, OpenVINO) backends,
+    with a warning.
     """
     from pathlib import Path
 

@@ -1,8 +1,8 @@
 """What an inference backend is, which one a loaded model uses, and the process-wide default.
 
 An inference backend decides *how* a SentenceTransformer's forward pass runs (fp32 torch, bf16 autocast, ONNX
-Runtime fp32 or int8), never *what* the model is: every backend takes the same model folder and gives vectors
-of the same shape and space. Backends whose vectors differ measurably from fp32 (bf16, int8) say so with
+Runtime fp32 or int8, OpenVINO f32 or bf16), never *what* the model is: every backend takes the same model
+folder and gives vectors of the same shape and space. Backends whose vectors differ measurably from fp32 (bf16, int8) say so with
 ``changes_vectors``, and the embedding cache keys on their name, so fp32 vectors are never mixed with int8 ones.
 """
 
@@ -18,7 +18,7 @@ from embedtune.errors import EmbedtuneError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-Inference = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
+Inference = Literal["torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]
 INFERENCE_NAMES: tuple[str, ...] = get_args(Inference)
 DEFAULT_INFERENCE: Inference = "torch"
 ENV_VAR = "EMBEDTUNE_INFERENCE"

@@ -31,6 +31,7 @@ ONNX_CACHE = Path.home() / ".cache" / "embedtune" / "onnx"
 _RECIPE = 2  # bump when the export recipe changes, so old exports are not reused
 _OPSET = 17
 FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+RAW_FILE = "raw.onnx"  # the plain export, standard ONNX ops only (what the quantiser and OpenVINO read)
 
 
 def onnx_cache_dir(model_hash: str, cache_root: Path | None = None) -> Path:
@@ -66,7 +67,7 @@ def _export_fp32(model: SentenceTransformer, out: Path) -> None:
     features = model[0].preprocess(["an example input of a few words", "short"])
     args = tuple(features[k] for k in names)
     axes = {k: {0: "batch", 1: "sequence"} for k in [*names, "last_hidden_state"]}
-    raw = out / "raw.onnx"
+    raw = out / RAW_FILE
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent branches the mask path covers
         # The TorchScript exporter: fast, and handles BERT-family models with sdpa attention.
@@ -96,7 +97,7 @@ def ffn_down_projections(onnx_file: Path) -> list[str]:
 def _quantize_int8(out: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    raw = out / "raw.onnx"
+    raw = out / RAW_FILE
     # From the plain export: the quantiser's shape inference does not know the optimiser's fused ops, and ORT
     # fuses the quantised graph itself at session start. Signed int8 weights suit VNNI (no reduce_range);
     # per-channel scales (per-tensor: mean cosine 0.93 on MiniLM). The FFN down-projections stay fp32: their
@@ -122,7 +123,7 @@ def ensure_onnx(
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=final.parent))
     try:
-        if (final / "raw.onnx").exists():  # fp32 already exported: only quantise
+        if (final / RAW_FILE).exists():  # fp32 already exported: only quantise
             for f in final.iterdir():
                 shutil.copy2(f, staging / f.name)
         else:

@@ -91,7 +91,7 @@ class PairEvidence:
 class NoiseFloor:
     """Clicks once examined: ``noise`` on irrelevant pairs (the floor), ``relevant`` on relevant ones.
 
-    ``prior`` is the share of shown pairs that are relevant. Fitted by :func:`fit_noise_floor`.
+    ``prior`` is the share of shown pairs that are relevant. Fitted by :meth:`ShownCells.noise_floor`.
     """
 
     noise: float
@@ -124,50 +124,72 @@ def _gamma_step(cells: Cells, theta: np.ndarray, gamma: float, weight: np.ndarra
     return float(np.clip((weight * relevant).sum() / max((weight * cells.shown).sum(), _EPS), _EPS, 1.0))
 
 
-def _cells(records: Sequence[FeedbackRecord], propensity: Propensity, min_dwell_s: float | None
-           ) -> tuple[Cells, np.ndarray]:
-    cells = cells_of(records, 10**9, min_dwell_s)  # every rank: deeper ones take the last rank's propensity
-    theta = propensity.theta[np.minimum(cells.rank, propensity.max_rank - 1)]
-    return cells, np.clip(theta, _EPS, 1.0)
+@dataclass
+class ShownCells:
+    """Searches' shown (query key, doc) pairs as cells over every rank, with each cell's propensity ``theta``.
+
+    Built once per set of searches (:meth:`of`): the noise-floor fit and the evidence scoring both read it.
+    """
+
+    cells: Cells
+    theta: np.ndarray
+    propensity: Propensity
+
+    @classmethod
+    def of(cls, records: Sequence[FeedbackRecord], propensity: Propensity, min_dwell_s: float | None = None
+           ) -> ShownCells:
+        cells = cells_of(records, 10**9, min_dwell_s)  # every rank: deeper ones take the last rank's propensity
+        theta = propensity.theta[np.minimum(cells.rank, propensity.max_rank - 1)]
+        return cls(cells, np.clip(theta, _EPS, 1.0), propensity)
+
+    def noise_floor(self, *, iterations: int = 2000, tol: float = 1e-9) -> NoiseFloor:
+        """The relevance-vs-noise mixture over the shown pairs, by EM with ``theta`` fixed.
+
+        Starts from a split at the pooled click rate (pairs above it relevant), so ``relevant > noise``
+        throughout.
+        """
+        cells, theta = self.cells, self.theta
+        if cells.clicks.sum() == 0:
+            raise EmbedtuneError("the feedback has no clicks: no relevance to learn from")
+        examined = np.bincount(cells.pair, cells.shown * theta, minlength=cells.n_pairs)
+        clicks = np.bincount(cells.pair, cells.clicks, minlength=cells.n_pairs)
+        pooled = clicks.sum() / examined.sum()
+        high = clicks / np.maximum(examined, _EPS) > pooled
+        noise = clicks[~high].sum() / max(examined[~high].sum(), _EPS)
+        relevant = clicks[high].sum() / max(examined[high].sum(), _EPS)
+        floor = NoiseFloor(float(np.clip(noise, _EPS, 1)), float(np.clip(relevant, _EPS, 1)),
+                           float(np.clip(high.mean(), _EPS, 1 - _EPS)))
+        for it in range(1, iterations + 1):
+            r = floor.posterior(cells, theta)
+            new = NoiseFloor(_gamma_step(cells, theta, floor.noise, 1 - r[cells.pair]),
+                             _gamma_step(cells, theta, floor.relevant, r[cells.pair]),
+                             float(np.clip(r.mean(), _EPS, 1 - _EPS)), it)
+            delta = max(abs(new.noise - floor.noise), abs(new.relevant - floor.relevant),
+                        abs(new.prior - floor.prior))
+            floor = new
+            if delta < tol:
+                break
+        return floor
+
+    def evidence(self, floor: NoiseFloor, *, clip: float = 10.0) -> PairEvidence:
+        """Debiased click rate (clipped IPW) and P(relevant | clicks) of every shown pair."""
+        cells = self.cells
+        ipw = np.array([ipw_weight(k, self.propensity, clip) for k in range(1, int(cells.rank.max()) + 2)])
+        impressions = np.bincount(cells.pair, cells.shown, minlength=cells.n_pairs)
+        ctr = np.bincount(cells.pair, cells.clicks * ipw[cells.rank], minlength=cells.n_pairs) / impressions
+        return PairEvidence(cells.pairs, impressions, ctr, floor.posterior(cells, self.theta))
 
 
 def fit_noise_floor(records: Sequence[FeedbackRecord], propensity: Propensity, min_dwell_s: float | None = None,
                     *, iterations: int = 2000, tol: float = 1e-9) -> NoiseFloor:
-    """The relevance-vs-noise mixture over shown (query, doc) pairs, by EM with ``theta`` fixed.
-
-    Starts from a split at the pooled click rate (pairs above it relevant), so ``relevant > noise`` throughout.
-    """
-    cells, theta = _cells(records, propensity, min_dwell_s)
-    if cells.clicks.sum() == 0:
-        raise EmbedtuneError("the feedback has no clicks: no relevance to learn from")
-    examined = np.bincount(cells.pair, cells.shown * theta, minlength=cells.n_pairs)
-    clicks = np.bincount(cells.pair, cells.clicks, minlength=cells.n_pairs)
-    pooled = clicks.sum() / examined.sum()
-    high = clicks / np.maximum(examined, _EPS) > pooled
-    noise = clicks[~high].sum() / max(examined[~high].sum(), _EPS)
-    relevant = clicks[high].sum() / max(examined[high].sum(), _EPS)
-    floor = NoiseFloor(float(np.clip(noise, _EPS, 1)), float(np.clip(relevant, _EPS, 1)),
-                       float(np.clip(high.mean(), _EPS, 1 - _EPS)))
-    for it in range(1, iterations + 1):
-        r = floor.posterior(cells, theta)
-        new = NoiseFloor(_gamma_step(cells, theta, floor.noise, 1 - r[cells.pair]),
-                         _gamma_step(cells, theta, floor.relevant, r[cells.pair]),
-                         float(np.clip(r.mean(), _EPS, 1 - _EPS)), it)
-        delta = max(abs(new.noise - floor.noise), abs(new.relevant - floor.relevant), abs(new.prior - floor.prior))
-        floor = new
-        if delta < tol:
-            break
-    return floor
+    """The relevance-vs-noise mixture over ``records``' shown pairs (:meth:`ShownCells.noise_floor`)."""
+    return ShownCells.of(records, propensity, min_dwell_s).noise_floor(iterations=iterations, tol=tol)
 
 
 def pair_evidence(records: Sequence[FeedbackRecord], propensity: Propensity, floor: NoiseFloor, *,
                   clip: float = 10.0, min_dwell_s: float | None = None) -> PairEvidence:
-    """Debiased click rate (clipped IPW) and P(relevant | clicks) of every shown (query key, doc) pair."""
-    cells, theta = _cells(records, propensity, min_dwell_s)
-    ipw = np.array([ipw_weight(k, propensity, clip) for k in range(1, int(cells.rank.max()) + 2)])
-    impressions = np.bincount(cells.pair, cells.shown, minlength=cells.n_pairs)
-    ctr = np.bincount(cells.pair, cells.clicks * ipw[cells.rank], minlength=cells.n_pairs) / impressions
-    return PairEvidence(cells.pairs, impressions, ctr, floor.posterior(cells, theta))
+    """Debiased click rate and P(relevant | clicks) of ``records``' shown pairs (:meth:`ShownCells.evidence`)."""
+    return ShownCells.of(records, propensity, min_dwell_s).evidence(floor, clip=clip)
 
 
 def click_pairs(
@@ -178,12 +200,14 @@ def click_pairs(
     clip: float = 10.0,
     min_dwell_s: float | None = None,
     floor: NoiseFloor | None = None,
+    shown: ShownCells | None = None,
 ) -> list[ClickPair]:
     """One :class:`ClickPair` per (query, clicked doc) over all ``records``.
 
     Queries are matched case- and space-insensitively; the first spelling seen is kept. ``naive``: the weight
     is the number of clicks. ``ipw`` needs a ``propensity`` (and fits ``floor`` when not given): the weight is
-    the debiased excess over the noise floor, and only pairs the mixture calls relevant are kept.
+    the debiased excess over the noise floor, and only pairs the mixture calls relevant are kept. ``shown``:
+    the cells of these same ``records``, when the caller has built them already (built here when not given).
     """
     if weighting == "ipw" and propensity is None:
         raise EmbedtuneError("IPW weighting needs a fitted propensity curve")
@@ -213,8 +237,9 @@ def click_pairs(
         pair.skipped_above = {d: n for d, n in pair.skipped_above.items() if d not in positives[key]}
     if weighting == "naive" or not pairs:
         return list(pairs.values())
-    floor = floor or fit_noise_floor(records, propensity, min_dwell_s)  # type: ignore[arg-type]
-    evidence = pair_evidence(records, propensity, floor, clip=clip, min_dwell_s=min_dwell_s)  # type: ignore[arg-type]
+    shown = shown or ShownCells.of(records, propensity, min_dwell_s)  # type: ignore[arg-type]
+    floor = floor or shown.noise_floor()
+    evidence = shown.evidence(floor, clip=clip)
     weight, relevant = dict(zip(evidence.pairs, evidence.weights(floor))), evidence.relevant(floor)
     for key, pair in pairs.items():
         pair.weight = float(weight.get(key, 0.0))

@@ -42,9 +42,9 @@ from embedtune.feedback.history import (
 )
 from embedtune.feedback.ipw import (
     ClickPair,
+    ShownCells,
     click_pairs,
     filter_negatives,
-    fit_noise_floor,
     resample_by_weight,
 )
 from embedtune.feedback.log import FeedbackRecord, now, read_log
@@ -203,12 +203,13 @@ def retrain(
 
     # The curve and the noise floor also label the held-out feedback for the gate, so naive rounds fit them too.
     propensity = estimate_propensity(train_records, config.propensity, config.max_rank, config.min_dwell_s)
-    floor = fit_noise_floor(train_records, propensity, config.min_dwell_s)
+    shown = ShownCells.of(train_records, propensity, config.min_dwell_s)  # one build for the floor and the weights
+    floor = shown.noise_floor()
     curve = " ".join(f"{t:.2f}" for t in propensity.theta)
     console.print(f"position bias ({propensity.method}): {curve}; clicks once examined: relevant "
                   f"{floor.relevant:.3f}, noise floor {floor.noise:.3f}", highlight=False)
     pairs = [p for p in click_pairs(train_records, propensity, weighting=config.weighting, clip=config.clip,
-                                    min_dwell_s=config.min_dwell_s, floor=floor) if p.doc_id in texts]
+                                    min_dwell_s=config.min_dwell_s, floor=floor, shown=shown) if p.doc_id in texts]
     for p in pairs:
         p.skipped_above = {d: c for d, c in p.skipped_above.items() if d in texts}
     if not pairs:

@@ -62,7 +62,7 @@ class MiningConfig(BaseModel):
     auto_threshold: bool = Field(False, description="pick percpos (or margin) from the estimated false-negative rate")
     max_false_negative_rate: float = Field(0.05, gt=0, lt=1, description="target for --auto-threshold")
     batch_size: int = Field(64, ge=1, description="texts per forward pass (encoder and cross-encoder)")
-    inference: Inference = Field("torch", description="how the mining model encodes (torch, torch-bf16, onnx, onnx-int8)")
+    inference: Inference = Field("torch", description="how the mining model encodes (see embedtune.encoding)")
 
     @model_validator(mode="after")
     def _consistent(self) -> MiningConfig:

@@ -19,8 +19,9 @@ def load_embedder(
     """A SentenceTransformer for a registry name, a model folder, or a cached hub id.
 
     Args:
-        inference: how encoding runs (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``; see
-            :mod:`embedtune.encoding`); None uses the process default (``--inference``, ``$EMBEDTUNE_INFERENCE``).
+        inference: how encoding runs (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
+            ``openvino-bf16``; see :mod:`embedtune.encoding`); None uses the process default (``--inference``,
+            ``$EMBEDTUNE_INFERENCE``).
             Training always loads with ``torch``.
         threads: intra-op threads for encoding; None lets the backend use every core available.
     """

@@ -63,7 +63,10 @@ class RunConfig(BaseModel):
     report: ReportConfig = Field(default_factory=ReportConfig)
     inference: Inference = Field(
         default="torch",
-        description="How every stage but training encodes: torch, torch-bf16 (AMX), onnx, onnx-int8 (fastest on CPU).",
+        description=(
+            "How every stage but training encodes: torch, torch-bf16 (AMX), onnx, onnx-int8 (VNNI), openvino, "
+            "openvino-bf16 (fastest with AMX)."
+        ),
     )
 
 

@@ -16,10 +16,11 @@ class TrainConfig(BaseModel):
     matryoshka_dims: list[int] | None = Field(
         default=None, description="Dims trained to stand alone; None = model dim halved down to 64; [] = off."
     )
-    matryoshka_negatives: Literal["all-dims", "full-dim"] = Field(
+    matryoshka_negatives: Literal["all-dims", "full-dim", "self-distill"] = Field(
         default="all-dims",
         description="Where mined negatives are scored: at every Matryoshka dim, or at the full dim only "
-        "(smaller dims then train on in-batch negatives).",
+        "(smaller dims then train on in-batch negatives), or self-distill (smaller dims: in-batch negatives "
+        "plus the full dim's ranking of every candidate as soft labels).",
     )
     hard_negatives: int = Field(
         default=1, ge=0, description="Mined negatives per query used in training (each adds a passage per row)."

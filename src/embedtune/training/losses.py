@@ -9,7 +9,8 @@
 - ``triplet``: TripletLoss with a cosine margin, for data with exactly one negative and no batch structure.
 MatryoshkaLoss (Kusupati et al. 2022) trains prefixes of the vector to stand alone, so it can be cut to
 64-256 dims at serving time; ``matryoshka_negatives: full-dim`` scores mined negatives at the full dim only
-(``FullDimNegativesMatryoshkaLoss``).
+(``FullDimNegativesMatryoshkaLoss``), ``self-distill`` also teaches the smaller dims the full dim's ranking of
+them (``SelfDistillMatryoshkaLoss``).
 
 Across processes (``torchrun`` / ``accelerate launch``, DDP), MNRL and cached MNRL gather every process's
 embeddings before the loss (``gather_across_devices``), so in-batch negatives come from the global batch
@@ -66,4 +67,8 @@ def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceT
         from embedtune.training.matryoshka_full_dim_negatives import FullDimNegativesMatryoshkaLoss
 
         return FullDimNegativesMatryoshkaLoss(model, inner, matryoshka_dims=dims)
+    if config.matryoshka_negatives == "self-distill":
+        from embedtune.training.matryoshka_self_distillation import SelfDistillMatryoshkaLoss
+
+        return SelfDistillMatryoshkaLoss(model, inner, matryoshka_dims=dims)
     return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims)
