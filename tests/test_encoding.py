@@ -63,6 +63,23 @@ def test_onnx_export_is_cached_per_model_content(tiny_model_dir, onnx_cache):
     assert {f.name: f.stat().st_mtime_ns for f in folder.iterdir()} == files
 
 
+@pytest.mark.parametrize("name", ["onnx", "openvino-bf16"])
+def test_exported_backends_encode_from_several_threads_at_once(tiny_model_dir, texts, name):
+    """The server encodes from a thread pool: concurrent calls on one model give each caller its own vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from embedtune.models import load_embedder
+    from embedtune.retrieval import encode_texts
+
+    model = load_embedder(tiny_model_dir, inference=name)
+    chunks = [texts[i::4] for i in range(4)]
+    alone = [encode_texts(model, c, batch_size=8, progress=False) for c in chunks]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda c: encode_texts(model, c, batch_size=8, progress=False), chunks * 3))
+    for i, got in enumerate(together):
+        np.testing.assert_allclose(got, alone[i % 4], atol=1e-5)
+
+
 def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
     from embedtune.models import load_embedder
     from embedtune.retrieval import Document, encode_corpus, model_fingerprint

@@ -8,6 +8,7 @@ beside transformers 5): sentence-transformers calls ``transformer.model(**featur
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,17 @@ class OpenVinoTransformerModel(torch.nn.Module):
         # OpenVINO reads the ONNX file directly (~0.3 s for MiniLM), so no second, IR-format cache is kept.
         self.compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", compile_options(precision, threads))
         self.input_names = [i.get_any_name() for i in self.compiled.inputs]
-        self.request = self.compiled.create_infer_request()
+        # An infer request is not thread-safe and the server encodes from several threads: one request per thread.
+        self._local = threading.local()
         self.device = torch.device("cpu")
         self.dtype = torch.float32
 
     def forward(self, **features: Any) -> dict[str, torch.Tensor]:
         feeds = {name: features[name].detach().cpu().numpy() for name in self.input_names}
-        hidden = self.request.infer(feeds)[self.compiled.output(0)]
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        hidden = request.infer(feeds)[self.compiled.output(0)]
         # copy: the request reuses its output buffer on the next call
         return {"last_hidden_state": torch.from_numpy(hidden.copy())}
 
