@@ -15,7 +15,8 @@ train and evaluate on the 300 test claims against the same base vectors. Variant
   as GPL and the ST reference recipes train;
 - ``human-2-epochs`` / ``plain-human-2-epochs``: SciFact's own training claims (the quality run's ``human``
   workspaces), two epochs as in the ST reference recipes instead of one (536 rows = 17 steps per epoch);
-  ``human-2-epochs-self-distill``: the same with ``matryoshka_negatives: self-distill``.
+  ``human-2-epochs-self-distill``: the same with ``matryoshka_negatives: self-distill``; ``human-3-epochs``:
+  three epochs (the top of the field's 1-3).
 
     python benchmarks/training_variants.py [--variants bf16-4096,no-hard-negatives,full-dim-negatives]
         [--quality-work /tmp/embedtune-quality] [--work /tmp/embedtune-variants]
@@ -48,6 +49,7 @@ VARIANTS: dict[str, dict] = {
     "plain-transductive": {"recipe": "plain", "split": {"exclude_eval_docs": False}},
     "human-2-epochs": {"signal": "human", "train": {"epochs": 2.0}},
     "plain-human-2-epochs": {"signal": "human", "recipe": "plain", "train": {"epochs": 2.0}},
+    "human-3-epochs": {"signal": "human", "train": {"epochs": 3.0}},
     "human-2-epochs-self-distill": {"signal": "human", "train": {"epochs": 2.0, "matryoshka_negatives": "self-distill"}},
 }
 SKIP = ("train", "eval_report.json", "report.html", "timings.json")
