@@ -10,7 +10,8 @@ positive is, which a short prefix can learn. Self-distillation across widths: "S
 2D Matryoshka Embeddings" (Zhuang et al. 2024); ``AdaptiveLayerLoss``'s KL term does the same across layers.
 
 When to use it: MNRL with mined negatives and Matryoshka dims, when the small dims matter at serving time.
-Other inner losses (GradCache, GIST, triplet) get the parent's behaviour.
+Other inner losses (GradCache, GIST, triplet) get the parent's behaviour. Under DDP the MNRL terms gather
+candidates across processes as usual; the KL term distils over each process's own batch.
 """
 
 from __future__ import annotations
