@@ -117,7 +117,8 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "platform": platform.platform(),
                     "load_avg_at_start": os.getloadavg()},
-        "versions": {p: metadata.version(p) for p in ("torch", "sentence-transformers", "transformers", "onnxruntime", "openvino")},
+        "versions": {p: metadata.version(p)
+                     for p in ("torch", "sentence-transformers", "transformers", "onnxruntime", "openvino")},
         "systems": {},
     }
 

@@ -3,7 +3,8 @@
 Each backend gets a fresh workspace and an empty embedding cache, so every stage that encodes (baseline, mining,
 evaluation) pays for it; the SmolLM2 answers are copied from the first run (the LLM does not depend on the
 encoding backend), and speed-ups compare the stages after ``generate``. Runs are interleaved, ``--runs`` per
-backend, and the medians reported; the tuned model's NDCG@10 at each dim shows what each backend's numbers would tell a user.
+backend, and the medians reported; the tuned model's NDCG@10 at each dim shows what each backend's numbers
+would tell a user.
 
     python benchmarks/pipeline_time.py [--backends torch,torch-bf16] [--runs 1] [--work /tmp/embedtune-pipeline-time]
 

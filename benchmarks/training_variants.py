@@ -50,7 +50,8 @@ VARIANTS: dict[str, dict] = {
     "human-2-epochs": {"signal": "human", "train": {"epochs": 2.0}},
     "plain-human-2-epochs": {"signal": "human", "recipe": "plain", "train": {"epochs": 2.0}},
     "human-3-epochs": {"signal": "human", "train": {"epochs": 3.0}},
-    "human-2-epochs-self-distill": {"signal": "human", "train": {"epochs": 2.0, "matryoshka_negatives": "self-distill"}},
+    "human-2-epochs-self-distill": {"signal": "human",
+                                    "train": {"epochs": 2.0, "matryoshka_negatives": "self-distill"}},
 }
 SKIP = ("train", "eval_report.json", "report.html", "timings.json")
 

@@ -2,8 +2,9 @@
 
 An inference backend decides *how* a SentenceTransformer's forward pass runs (fp32 torch, bf16 autocast, ONNX
 Runtime fp32 or int8, OpenVINO f32 or bf16), never *what* the model is: every backend takes the same model
-folder and gives vectors of the same shape and space. Backends whose vectors differ measurably from fp32 (bf16, int8) say so with
-``changes_vectors``, and the embedding cache keys on their name, so fp32 vectors are never mixed with int8 ones.
+folder and gives vectors of the same shape and space. Backends whose vectors differ measurably from fp32 (bf16,
+int8) say so with ``changes_vectors``, and the embedding cache keys on their name, so fp32 vectors are never
+mixed with int8 ones.
 """
 
 from __future__ import annotations

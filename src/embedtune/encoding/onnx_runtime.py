@@ -12,21 +12,30 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from embedtune.encoding.base import InferenceBackend
 
 if TYPE_CHECKING:
+    import torch
     from sentence_transformers import SentenceTransformer
 
 
 class OnnxBackend(InferenceBackend):
-    """Swap the HF model inside the first module for an ONNX Runtime session (fp32 or int8 file)."""
+    """Swap the HF model inside the first module for an ONNX Runtime session (fp32 or int8 file).
+
+    Also the base of the other backends that run the cached ONNX export in another runtime: they override
+    :meth:`export_precision` and :meth:`stand_in`.
+    """
 
     def __init__(self, precision: str = "fp32") -> None:
         self.precision = precision
         self.name = "onnx" if precision == "fp32" else "onnx-int8"
         self.changes_vectors = precision != "fp32"
+
+    def export_precision(self) -> str:
+        """Which cached export this backend runs (``fp32`` or ``int8``)."""
+        return self.precision
 
     def supports(self, model: SentenceTransformer) -> bool:
         """Transformer-based models only (not static embeddings, which need no acceleration)."""
@@ -36,13 +45,18 @@ class OnnxBackend(InferenceBackend):
 
     def prepare(self, model: SentenceTransformer, path: Path, threads: int | None) -> SentenceTransformer:
         from embedtune.encoding.onnx_export import ensure_onnx
-        from embedtune.encoding.onnx_module import OnnxTransformerModel
         from embedtune.retrieval.embedding_cache import model_fingerprint
 
-        onnx_file = ensure_onnx(model, model_fingerprint(path), self.precision)  # type: ignore[arg-type]
+        onnx_file = ensure_onnx(model, model_fingerprint(path), self.export_precision())  # type: ignore[arg-type]
         transformer = model[0]
-        transformer.model = OnnxTransformerModel(onnx_file, transformer.auto_model.config, threads)
+        transformer.model = self.stand_in(onnx_file, transformer.auto_model.config, threads)
         return model
+
+    def stand_in(self, onnx_file: Path, config: Any, threads: int | None) -> torch.nn.Module:
+        """The module that answers ``transformer.model(**features)`` from the exported file."""
+        from embedtune.encoding.onnx_module import OnnxTransformerModel
+
+        return OnnxTransformerModel(onnx_file, config, threads)
 
 
 def fallback_warning(name: str) -> None:

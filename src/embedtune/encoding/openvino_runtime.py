@@ -4,9 +4,9 @@ What it optimises: CPU throughput without a training-grade framework in the loop
 encoder into its own CPU kernels; with ``openvino-bf16`` the matrix products run in bfloat16 on AMX /
 AVX512-BF16 units. Measured on all-MiniLM-L6-v2 on 2 cores with AMX (``benchmarks/encode.py``):
 ``openvino-bf16`` ~2.1x plain sentence-transformers, the fastest backend, with vectors at cosine ~0.99997 to
-fp32 and unchanged NDCG@10; ``openvino`` (f32) gives fp32 vectors, ~1.1x. On CPUs without bf16 units ``openvino-bf16`` runs in f32. It reads
-the same cached ONNX export as the ``onnx`` backend (the plain export: ORT's fused contrib ops are not
-standard ONNX). Use it for bulk corpus encoding, mining, evaluation and CPU serving; train with ``torch``.
+fp32 and unchanged NDCG@10; ``openvino`` (f32) gives fp32 vectors, ~1.1x. On CPUs without bf16 units
+``openvino-bf16`` runs in f32. It reads the same cached ONNX export as the ``onnx`` backend (the plain export:
+ORT's fused contrib ops are not standard ONNX). Use it for bulk corpus encoding, mining, evaluation and CPU serving; train with ``torch``.
 Reference: sentence-transformers, "Speeding up Inference" (OpenVINO backend),
 https://sbert.net/docs/sentence_transformer/usage/efficiency.html
 """
@@ -14,12 +14,12 @@ https://sbert.net/docs/sentence_transformer/usage/efficiency.html
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from embedtune.encoding.onnx_runtime import OnnxBackend
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    import torch
 
 
 class OpenVinoBackend(OnnxBackend):
@@ -30,12 +30,12 @@ class OpenVinoBackend(OnnxBackend):
         self.name = "openvino" if precision == "f32" else "openvino-bf16"
         self.changes_vectors = precision != "f32"
 
-    def prepare(self, model: SentenceTransformer, path: Path, threads: int | None) -> SentenceTransformer:
-        from embedtune.encoding.onnx_export import RAW_FILE, ensure_onnx
-        from embedtune.encoding.openvino_module import OpenVinoTransformerModel
-        from embedtune.retrieval.embedding_cache import model_fingerprint
+    def export_precision(self) -> str:
+        return "fp32"  # OpenVINO lowers precision itself at compile time
 
-        export = ensure_onnx(model, model_fingerprint(path), "fp32").parent / RAW_FILE
-        transformer = model[0]
-        transformer.model = OpenVinoTransformerModel(export, transformer.auto_model.config, self.precision, threads)
-        return model
+    def stand_in(self, onnx_file: Path, config: Any, threads: int | None) -> torch.nn.Module:
+        from embedtune.encoding.onnx_export import RAW_FILE
+        from embedtune.encoding.openvino_module import OpenVinoTransformerModel
+
+        # The plain export beside it: the ORT-optimised file holds fused contrib ops OpenVINO does not read.
+        return OpenVinoTransformerModel(onnx_file.parent / RAW_FILE, config, self.precision, threads)

@@ -5,7 +5,8 @@ what the model was tuned for; held-out feedback (queries never trained on) check
 want now. Its labels are debiased (:func:`feedback_heldout`): raw clicks only land on what the current model
 showed, and with enough searches every shown result gets a noise click, so "clicked = relevant" would make
 the current model's own top 10 the answer key and refuse any candidate that reorders it. A candidate that
-falls on either by more than the configured tolerance is not promoted. Both comparisons are paired over the same queries (:func:`significance.compare`).
+falls on either by more than the configured tolerance is not promoted. Both comparisons are paired over the
+same queries (:func:`significance.compare`).
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ def build_index(
         encode_batch_size: texts per forward pass.
         on_batch: called as ``on_batch(stored, total)`` after each batch is stored (progress hooks, tests).
         inference: encoding backend (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
-            ``openvino-bf16``); None = the process default. Recorded in the version: a resumed build must use the same one.
+            ``openvino-bf16``); None = the process default. Recorded in the version: a resumed build must use
+            the same one.
     """
     from embedtune.models import load_embedder, resolve_model
 
