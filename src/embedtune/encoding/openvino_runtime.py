@@ -6,7 +6,8 @@ AVX512-BF16 units. Measured on all-MiniLM-L6-v2 on 2 cores with AMX (``benchmark
 ``openvino-bf16`` ~2.1x plain sentence-transformers, the fastest backend, with vectors at cosine ~0.99997 to
 fp32 and unchanged NDCG@10; ``openvino`` (f32) gives fp32 vectors, ~1.1x. On CPUs without bf16 units
 ``openvino-bf16`` runs in f32. It reads the same cached ONNX export as the ``onnx`` backend (the plain export:
-ORT's fused contrib ops are not standard ONNX). Use it for bulk corpus encoding, mining, evaluation and CPU serving; train with ``torch``.
+ORT's fused contrib ops are not standard ONNX). Use it for bulk corpus encoding, mining, evaluation and CPU
+serving; train with ``torch``.
 Reference: sentence-transformers, "Speeding up Inference" (OpenVINO backend),
 https://sbert.net/docs/sentence_transformer/usage/efficiency.html
 """
