@@ -7,6 +7,7 @@ from embedtune.workspace.atomic import (
     write_json,
     write_jsonl,
 )
+from embedtune.workspace.lock import WorkspaceBusy, workspace_lock
 from embedtune.workspace.manifest import Manifest, StageRecord
 from embedtune.workspace.workspace import StageRun, Workspace, default_workspace
 
@@ -15,10 +16,12 @@ __all__ = [
     "StageRecord",
     "StageRun",
     "Workspace",
+    "WorkspaceBusy",
     "atomic_write",
     "default_workspace",
     "read_jsonl",
     "read_jsonl_lines",
+    "workspace_lock",
     "write_json",
     "write_jsonl",
 ]

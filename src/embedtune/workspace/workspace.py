@@ -1,4 +1,8 @@
-"""A run directory with a manifest; stages skip when current and resume from their scratch folder."""
+"""A run directory with a manifest; stages skip when current and resume from their scratch folder.
+
+Symbolic links inside a workspace are never followed for writing: a link planted at ``.partial/<stage>`` or
+in an output's folder would otherwise send our files (and later deletions) somewhere else.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from embedtune import __version__
 from embedtune.errors import EmbedtuneError
 from embedtune.hashing import sha256_file, sha256_json
 from embedtune.workspace.atomic import write_json
+from embedtune.workspace.lock import workspace_lock
 from embedtune.workspace.manifest import Manifest, StageRecord, utcnow
 
 MANIFEST = "manifest.json"
@@ -35,14 +40,18 @@ class StageRun:
     @property
     def scratch(self) -> Path:
         """A folder kept across interruptions (for resumable partial work) and removed on success."""
-        d = self.workspace.root / ".partial" / self.record.name
-        d.mkdir(parents=True, exist_ok=True)
+        partial = self.workspace.root / ".partial"
+        d = partial / self.record.name
+        for folder in (partial, d):
+            if folder.is_symlink():  # our cache, never a way out: drop the link itself, not what it points to
+                folder.unlink()
+            folder.mkdir(exist_ok=True)
         return d
 
     def add_output(self, relpath: str) -> Path:
         """Declare an output (relative to the workspace) and return its absolute path."""
         self.outputs.append(relpath)
-        return self.workspace.root / relpath
+        return self.workspace.inside(relpath)
 
 
 class Workspace:
@@ -80,6 +89,24 @@ class Workspace:
     def path(self, relpath: str) -> Path:
         return self.root / relpath
 
+    def inside(self, relpath: str) -> Path:
+        """``root / relpath`` for writing; EmbedtuneError when a folder on the way is a symbolic link."""
+        target = self.root / relpath
+        folder = self.root
+        for part in Path(relpath).parent.parts:
+            folder = folder / part
+            if folder.is_symlink():
+                raise EmbedtuneError(f"{folder}: a symbolic link inside the workspace; remove it (outputs are "
+                                     f"only written into the workspace's own folders)")
+        return target
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold this workspace for the ``with`` block (re-entrant); refuses when another process holds it.
+
+        Every :meth:`stage` takes it; a command running several stages should hold it throughout.
+        """
+        return workspace_lock(self.root)
+
     def _portable(self, inputs: dict[str, str]) -> dict[str, str]:
         """Input paths inside the workspace relative to it, so a moved or copied workspace stays current."""
         root = self.root.resolve()
@@ -108,7 +135,13 @@ class Workspace:
         """Run a stage: marks it running, and on success records output hashes and timing.
 
         On an exception the record says ``failed`` with the message and the scratch folder is kept.
+        The workspace lock is held throughout, so a second process is refused before it writes anything.
         """
+        with self.lock(), self._stage(name, inputs, params) as run:
+            yield run
+
+    @contextmanager
+    def _stage(self, name: str, inputs: dict[str, str], params: dict[str, Any]) -> Iterator[StageRun]:
         record = StageRecord(name=name, inputs=self._portable(inputs), params=params, params_hash=sha256_json(params))
         self._save(record)
         run = StageRun(self, record)
@@ -126,6 +159,10 @@ class Workspace:
         record.finished_at = utcnow()
         record.seconds = round(time.perf_counter() - t0, 3)
         self._save(record)
-        shutil.rmtree(self.root / ".partial" / name, ignore_errors=True)
+        scratch = self.root / ".partial" / name
+        if scratch.is_symlink():
+            scratch.unlink()
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
             (self.root / ".partial").rmdir()  # only when no other stage has partial work
