@@ -32,6 +32,10 @@ def ingest_command(
     text_field: str | None = typer.Option(None, "--text-field", help="JSONL field with the text (default: text)."),
     title_field: str | None = typer.Option(None, "--title-field", help="JSONL field with the title (default: title)."),
     id_field: str | None = typer.Option(None, "--id-field", help="JSONL field with the id (default: _id, else id)."),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Encoding of files that are not UTF-8, e.g. cp1250 (default: detected, preferring "
+        "cp1252/latin-1 when the guess is ambiguous).",
+    ),
 ) -> None:
     """Load, chunk and deduplicate documents; bad files are skipped with a warning and counted."""
     # Imported here so `embedtune --help` stays fast; unset options keep IngestConfig's defaults.
@@ -47,13 +51,14 @@ def ingest_command(
         "text_field": text_field,
         "title_field": title_field,
         "id_field": id_field,
+        "encoding": encoding,
     }
     try:
         config = IngestConfig(
             model=model, include_title=not no_title, **{k: v for k, v in given.items() if v is not None}
         )
     except ValidationError as e:
-        raise EmbedtuneError(f"invalid ingest option: {e.errors()[0]['msg']}") from None
+        raise EmbedtuneError(f"invalid ingest option: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     report = ingest(paths, workspace, config)
     print_ingest_summary(report, Console())
 

@@ -3,12 +3,18 @@
 Every chunk, with its title line and the model's special tokens, fits the model's sequence limit: the
 splitter's capacity is shrunk by each document's title, and the composed texts are counted again with
 the real tokenizer (a document whose chunks still overflow, as merged BPE tokens can, is re-split smaller).
+
+The splitter slows down faster than the text grows (a 4 MB line without punctuation took minutes), so a
+document longer than ``SEGMENT_CHARS`` is first cut into segments of about that size at a paragraph, line,
+sentence or word boundary, and each is split on its own: time stays linear in size, and the only cost is
+that no chunk overlaps across a segment cut (one cut per ~50,000 characters).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from semantic_text_splitter import MarkdownSplitter, TextSplitter
@@ -22,6 +28,23 @@ from embedtune.hashing import sha256_text
 OVERLAP_SHARE = 0.15  # enough context carried across a cut without bloating the index
 TITLE_SHARE = 8  # room kept for the title line by default: 1/8 of the limit (32 of MiniLM's 256 tokens)
 MAX_TITLE_SHARE = 4  # longer titles are cut to 1/4 of the limit so the body keeps most of it
+SEGMENT_CHARS = 50_000  # well inside the splitter's linear range, and hundreds of chunks long
+_BATCH_CHARS = 2_000_000  # characters per splitter call: progress is reported between calls
+_CUTS = ("\n\n", "\n", ". ", " ")  # best boundaries first
+
+
+def segments(text: str, size: int = SEGMENT_CHARS) -> list[tuple[int, str]]:
+    """``(start, piece)`` of ``text`` in pieces of at most ``size`` characters, cut at the best boundary in the
+    second half of each window (a hard cut only when it holds no space at all)."""
+    out: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = next((i + len(sep) for sep in _CUTS if (i := text.rfind(sep, start + size // 2, end)) != -1), end)
+        out.append((start, text[start:cut]))
+        start = cut
+    out.append((start, text[start:]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,19 @@ def chunk_sizes(
     return ChunkSizes(size, overlap)
 
 
+def _batches(parts: list[tuple[int, int, str]]) -> list[list[tuple[int, int, str]]]:
+    """``parts`` in consecutive runs of about ``_BATCH_CHARS`` characters."""
+    batches: list[list[tuple[int, int, str]]] = [[]]
+    size = 0
+    for part in parts:
+        if batches[-1] and size + len(part[2]) > _BATCH_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(part)
+        size += len(part[2])
+    return batches
+
+
 def chunk_id(doc_id: str, page: int | None, index: int, text: str) -> str:
     """Stable id: same document, position and text give the same id on every run and machine."""
     return sha256_text(f"{doc_id}\x00{page or ''}\x00{index}\x00{text}")[:16]
@@ -55,7 +91,12 @@ def chunk_id(doc_id: str, page: int | None, index: int, text: str) -> str:
 class Chunker:
     """Splits documents into chunks that fit ``tok``'s limit; reuse one for a whole corpus."""
 
-    def __init__(self, tok: ModelTokenizer, sizes: ChunkSizes, include_title: bool = True, min_tokens: int = 0):
+    def __init__(
+        self, tok: ModelTokenizer, sizes: ChunkSizes, include_title: bool = True, min_tokens: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ):
+        """``progress(characters)`` is called as long documents' segments are split."""
+        self.progress = progress
         self.tok = tok
         self.sizes = sizes
         self.include_title = include_title
@@ -84,7 +125,7 @@ class Chunker:
         return prefix + body
 
     def _split(self, docs: list[Document], capacity: list[int], which: list[int]) -> dict[int, list]:
-        """``(start_char, body)`` pieces of the documents ``which``, one splitter call per group of equal settings."""
+        """``(start_char, body)`` pieces of the documents ``which``: batched splitter calls per group of equal settings."""
         groups: defaultdict[tuple[bool, int], list[int]] = defaultdict(list)
         for i in which:
             if capacity[i] < 1:
@@ -92,8 +133,16 @@ class Chunker:
             groups[docs[i].markdown, capacity[i]].append(i)
         out: dict[int, list] = {}
         for (markdown, cap), members in groups.items():
-            split = self._splitter(markdown, cap).chunk_all_indices([docs[i].text for i in members])
-            out.update(zip(members, split, strict=True))
+            parts = [(i, offset, piece) for i in members for offset, piece in segments(docs[i].text, SEGMENT_CHARS)]
+            split: list = []
+            for batch in _batches(parts):
+                split += self._splitter(markdown, cap).chunk_all_indices([piece for _, _, piece in batch])
+                if self.progress is not None:
+                    self.progress(sum(len(piece) for _, _, piece in batch))
+            for i in members:
+                out[i] = []
+            for (i, offset, _), pieces in zip(parts, split, strict=True):
+                out[i] += [(offset + start, body) for start, body in pieces]
         return out
 
     def chunk(self, docs: list[Document]) -> tuple[list[Chunk], int]:

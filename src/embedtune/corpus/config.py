@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import codecs
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from embedtune.models.registry import DEFAULT_MODEL
 
@@ -23,3 +25,19 @@ class IngestConfig(BaseModel):
     text_field: str = "text"
     title_field: str = "title"
     id_field: str = "_id"
+    encoding: str | None = Field(
+        None, description="encoding of files that are not UTF-8 (default: detected, cp1252/latin-1 when ambiguous)"
+    )
+    max_document_chars: int = Field(
+        10_000_000, ge=1000, description="longer documents are cut here, with a warning (a 10 MB line is no document)"
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None

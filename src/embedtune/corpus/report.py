@@ -48,6 +48,7 @@ class IngestReport(BaseModel):
     documents: int = 0
     chunks: int = 0
     dropped: dict[str, int] = Field(default_factory=dict, description="empty, too short, exact / near duplicate")
+    truncated: int = Field(0, description="documents cut at max_document_chars")
     tokens: TokenStats = Field(default_factory=TokenStats)
     seconds: float = 0.0
     reused: bool = Field(False, exclude=True, description="true when ingest was current and did nothing")
@@ -78,7 +79,8 @@ def print_ingest_summary(report: IngestReport, console: Console | None = None) -
         table.add_row("records skipped", f"[yellow]{_by_reason(report.records_skipped)}[/]")
     if report.encodings:
         table.add_row("not UTF-8", ", ".join(f"{Path(f).name} ({enc})" for f, enc in report.encodings.items()))
-    table.add_row("documents", f"{report.documents:,}")
+    cut = f"  ([yellow]{report.truncated} cut at the size cap[/])" if report.truncated else ""
+    table.add_row("documents", f"{report.documents:,}{cut}")
     dropped = {k: v for k, v in report.dropped.items() if v}
     chunks = f"[bold green]{report.chunks:,}[/]" + (f"  (dropped {_by_reason(dropped)})" if dropped else "")
     table.add_row("chunks", chunks)

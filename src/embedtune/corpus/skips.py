@@ -19,6 +19,9 @@ BROKEN_PDF = "broken PDF"
 MALFORMED_JSON = "malformed JSON"
 NOT_AN_OBJECT = "not a JSON object"
 MISSING_FIELD = "missing text field"
+BAD_NAME = "non-UTF-8 file name"
+WORKSPACE = "embedtune workspace"
+DUPLICATE_ID = "duplicate id"
 
 
 class Skipped(InputError):

@@ -112,7 +112,11 @@ class Workspace:
         root = self.root.resolve()
         out = {}
         for path, digest in inputs.items():
-            p = Path(path).resolve()
+            try:
+                p = Path(path).resolve()
+            except (OSError, RuntimeError):  # a symlink loop (an input that was skipped) stays as given
+                out[path] = digest
+                continue
             out[p.relative_to(root).as_posix() if p.is_relative_to(root) else path] = digest
         return out
 

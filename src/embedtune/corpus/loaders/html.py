@@ -53,7 +53,7 @@ def html_to_markdown(html: str) -> tuple[str, str]:
 
 
 def load_html(file: SourceFile, config: IngestConfig) -> Loaded:
-    html, encoding = read_text(file.path)
+    html, encoding = read_text(file.path, config.encoding)
     title, text = html_to_markdown(html)
     if not text:
         raise Skipped(file.path, NO_TEXT, "nothing left after removing markup")

@@ -16,12 +16,12 @@ def _not_utf8(encoding: str) -> str | None:
 
 
 def load_text(file: SourceFile, config: IngestConfig) -> Loaded:
-    text, encoding = read_text(file.path)
+    text, encoding = read_text(file.path, config.encoding)
     return Loaded([Document(file.doc_id, text, file.source)], encoding=_not_utf8(encoding))
 
 
 def load_markdown(file: SourceFile, config: IngestConfig) -> Loaded:
-    text, encoding = read_text(file.path)
+    text, encoding = read_text(file.path, config.encoding)
     h1 = _H1.search(text)
     doc = Document(file.doc_id, text, file.source, title=h1.group(1) if h1 else "", markdown=True)
     return Loaded([doc], encoding=_not_utf8(encoding))
