@@ -8,7 +8,10 @@ non-relevant document.
 Every problem is reported as one line naming the file (and line). Judgments pointing at documents or queries
 that the folder does not contain are dropped with a warning that counts them (a corpus subset or a stale
 qrels file is common and the rest stays usable); if *every* judgment dangles the folder is rejected, since
-then the corpus or split is the wrong one.
+then the corpus or split is the wrong one. Judged queries that end up without a relevant document cannot be
+scored: how many are left out is said too, so an eval that silently shrank to a handful of queries cannot
+pass for the whole split. Warnings are printed when the folder is loaded and kept in ``warnings`` (and the
+counts in ``dropped``) for reports.
 
 Reference: Thakur et al., "BEIR: A Heterogeneous Benchmark for Zero-shot Evaluation of Information Retrieval
 Models" (NeurIPS 2021 Datasets and Benchmarks).
@@ -19,7 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.markup import escape
+
 from embedtune.errors import InputError
+from embedtune.progress import console
 from embedtune.retrieval.base import Document
 from embedtune.workspace.atomic import read_jsonl
 
@@ -38,6 +44,7 @@ class BeirDataset:
     queries: dict[str, str]
     qrels: Qrels
     warnings: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)  # what was left out -> how many
 
     @property
     def no_relevant(self) -> list[str]:
@@ -108,8 +115,11 @@ def load_qrels(path: str | Path) -> Qrels:
     return qrels
 
 
-def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
-    """Load one split of a BEIR folder, keeping only the queries judged in that split."""
+def load_beir(path: str | Path, split: str = "test", warn: bool = True) -> BeirDataset:
+    """Load one split of a BEIR folder, keeping only the queries judged in that split.
+
+    ``warn``: print each warning (on stderr) as well as returning it; off for callers that print them.
+    """
     root = Path(path)
     if not root.is_dir():
         raise InputError(root, f"no such dataset folder ({LAYOUT})")
@@ -159,4 +169,28 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
     )
     if not dataset.evaluable_queries:
         raise InputError(qrels_path, f"split {split!r} has no query with a relevant document (score > 0)")
+    _count_left_out(dataset, qrels_path, raw, unknown_docs, len(unknown_queries))
+    if warn:
+        for w in dataset.warnings:
+            console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     return dataset
+
+
+def _count_left_out(data: BeirDataset, qrels_path: Path, raw: Qrels, unknown_docs: int, unknown_queries: int) -> None:
+    """Fill ``data.dropped`` and warn when fewer queries can be scored than the split judges."""
+    lost = sum(1 for docs in data.qrels.values() if not docs)  # every judged document missing from the corpus
+    unscorable = len(data.no_relevant) - lost
+    data.dropped = {
+        "judgments with an unknown document": unknown_docs,
+        "judged queries missing from queries.jsonl": unknown_queries,
+        "queries whose judged documents are all missing": lost,
+        "queries with no relevant document": unscorable,
+    }
+    n = len(data.evaluable_queries)
+    if n < len(raw):
+        reasons = [f"{unknown_queries:,} have no text", f"{lost:,} lost every judged document",
+                   f"{unscorable:,} judge nothing relevant"]
+        data.warnings.append(
+            f"{qrels_path}: only {n:,} of the {len(raw):,} judged queries of split {data.split!r} can be scored ("
+            + ", ".join(r for r in reasons if not r.startswith("0 ")) + ")"
+        )
