@@ -38,8 +38,21 @@ def serve_command(
     ] = None,
     max_batch: Annotated[int, _opt("--max-batch", text="Most inputs per embeddings request.", panel=LIMITS)] = 256,
     max_chars: Annotated[int, _opt("--max-chars", text="Most characters per input or query.", panel=LIMITS)] = 8192,
+    max_tokens: Annotated[int, _opt(
+        "--max-tokens", text="Most tokens the model reads for one embeddings request (inputs counted up to the "
+        "model's sequence limit).", panel=LIMITS)] = 32_768,
     concurrency: Annotated[int, _opt(
-        "--concurrency", text="Encode/search jobs running at once (others wait).", panel=LIMITS)] = 4,
+        "--concurrency", text="Encode jobs, and separately search jobs, running at once (others wait).",
+        panel=LIMITS)] = 4,
+    max_queue: Annotated[int, _opt(
+        "--max-queue", text="Requests that may wait for a worker (per lane); more get 429 with Retry-After.",
+        panel=LIMITS)] = 64,
+    queue_timeout: Annotated[float, _opt(
+        "--queue-timeout", text="Seconds a request may wait for a worker before it gets 503 with Retry-After.",
+        panel=LIMITS)] = 30.0,
+    public_docs: Annotated[bool, _opt(
+        "--public-docs", text="Leave /docs and /openapi.json open when an API key is set (they need it by default).")
+    ] = False,
     feedback_log: Annotated[Path | None, _opt(
         "--feedback-log", text="JSON-lines file POST /feedback appends to (off when not given).")] = None,
     poll_interval: Annotated[float, _opt(
@@ -71,7 +84,8 @@ def serve_command(
             raise EmbedtuneError(f"--api-key-env {api_key_env}: that environment variable is not set or is empty")
     config = ServeConfig(
         store=store, index=index, backend=backend, model=model, api_key=api_key,
-        max_batch=max_batch, max_chars=max_chars, concurrency=concurrency, feedback_log=feedback_log,
+        max_batch=max_batch, max_chars=max_chars, max_tokens=max_tokens, concurrency=concurrency,
+        max_queue=max_queue, queue_timeout=queue_timeout, public_docs=public_docs, feedback_log=feedback_log,
         poll_interval=poll_interval, explore_rate=explore_rate, ab=_arms(ab), ab_split=ab_split,
         ab_mode=ab_mode, seed=seed,  # type: ignore[arg-type]
     )

@@ -12,6 +12,7 @@ from embedtune.index.base import IndexStore
 from embedtune.serving.auth import api_key_check
 from embedtune.serving.body_limit import BodyLimitMiddleware
 from embedtune.serving.config import ServeConfig
+from embedtune.serving.docs import add_protected_docs, docs_urls
 from embedtune.serving.errors import install_error_handlers
 from embedtune.serving.experiment import Traffic
 from embedtune.serving.feedback import FeedbackLog
@@ -35,7 +36,8 @@ def create_app(config: ServeConfig, store: IndexStore | None = None) -> FastAPI:
     state = ServingState(
         config=config,
         live=LiveIndex(store, config),
-        workers=Workers(config.concurrency),
+        workers=Workers(config.concurrency, config.max_queue, config.queue_timeout, name="embeddings"),
+        search_workers=Workers(config.concurrency, config.max_queue, config.queue_timeout, name="search"),
         feedback=FeedbackLog(config.feedback_log) if config.feedback_log is not None else None,
         traffic=Traffic(config),
         impressions=ImpressionMemory(config.remember_searches),
@@ -54,11 +56,14 @@ def create_app(config: ServeConfig, store: IndexStore | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await follower
             state.workers.close()
+            state.search_workers.close()
 
+    open_docs = config.api_key is None or config.public_docs
     app = FastAPI(
         title="embedtune",
         summary="Embeddings and search over a fine-tuned model's vector index.",
         lifespan=lifespan,
+        **docs_urls(open_docs),
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     app.state.serving = state
@@ -68,4 +73,6 @@ def create_app(config: ServeConfig, store: IndexStore | None = None) -> FastAPI:
     app.include_router(search.router, dependencies=protected, tags=["search"])
     app.include_router(feedback.router, dependencies=protected, tags=["feedback"])
     app.include_router(health.router, tags=["ops"])
+    if not open_docs:
+        add_protected_docs(app, protected)
     return app

@@ -27,7 +27,12 @@ class ServeConfig:
         api_key: the key clients must send as ``Authorization: Bearer <key>``; None serves without one.
         max_batch: most inputs in one ``/v1/embeddings`` request.
         max_chars: most characters in one input text or query.
-        concurrency: most encode/search jobs running at once (the rest wait; the event loop stays free).
+        max_tokens: most tokens one ``/v1/embeddings`` request may have the model read (each input counted up to
+            the model's sequence limit): characters alone do not bound the work of a long-context model.
+        concurrency: most encode jobs, and separately most search jobs, running at once (the rest wait; the
+            event loop stays free).
+        max_queue: most requests waiting for a worker, per lane; more are answered 429 with Retry-After.
+        queue_timeout: seconds a request may wait for a worker before it is answered 503 with Retry-After.
         max_k: largest ``k`` a search may ask for.
         feedback_log: JSON-lines file ``/feedback`` appends to; None turns ``/feedback`` off.
         poll_interval: seconds between checks of the live alias.
@@ -40,6 +45,7 @@ class ServeConfig:
         seed: seed of the exploration and interleaving coins (None: fresh randomness).
         remember_searches: how many recent searches the server keeps so ``/feedback`` with a ``search_id``
             gets its arm, teams and swap filled in by the server.
+        public_docs: leave ``/docs`` and ``/openapi.json`` open when an API key is set (by default they need it).
     """
 
     store: str
@@ -49,7 +55,10 @@ class ServeConfig:
     api_key: str | None = None
     max_batch: int = 256
     max_chars: int = 8192
+    max_tokens: int = 32_768
     concurrency: int = 4
+    max_queue: int = 64
+    queue_timeout: float = 30.0
     max_k: int = 1000
     feedback_log: Path | None = None
     poll_interval: float = 1.0
@@ -60,11 +69,16 @@ class ServeConfig:
     ab_mode: Literal["split", "interleave"] = "split"
     seed: int | None = None
     remember_searches: int = 100_000
+    public_docs: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("max_batch", "max_chars", "concurrency", "max_k", "model_cache"):
+        for name in ("max_batch", "max_chars", "max_tokens", "concurrency", "max_k", "model_cache"):
             if getattr(self, name) < 1:
                 raise EmbedtuneError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.max_queue < 0:
+            raise EmbedtuneError(f"--max-queue must be 0 or more, got {self.max_queue}")
+        if self.queue_timeout <= 0:
+            raise EmbedtuneError(f"--queue-timeout must be positive, got {self.queue_timeout}")
         if self.poll_interval <= 0:
             raise EmbedtuneError(f"--poll-interval must be positive, got {self.poll_interval}")
         if not 0.0 <= self.explore_rate <= 1.0:

@@ -8,12 +8,14 @@ interleaving teams, exploration swap, user/session) from its memory of recent se
 
 Checks: ``results`` ids and positions are unique; every click names a shown id (its position, when given,
 must be the one shown); ``index``, when given, must be a version of the store (default: the version served
-at receipt). Timestamps are ISO 8601; one without a zone is taken as UTC. Lines are written whole under a
+at receipt). Every field is bounded (ids, names, positions, dwell times), so a client cannot grow the log by a
+megabyte per line. Timestamps are ISO 8601; one without a zone is taken as UTC. Lines are written whole under a
 lock and flushed, so concurrent requests never interleave and a crash loses at most the line being written.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,11 @@ from embedtune.feedback.log import (
     check_consistent,
 )
 
+MAX_ID_CHARS = 512  # chunk ids are 16 characters; a document id used as a result id is still far below this
+MAX_NAME_CHARS = 200  # version, arm, user, session and search ids
+MAX_POSITION = 10_000
+MAX_DWELL_S = 7 * 86_400.0
+
 __all__ = ["FORMAT", "Click", "FeedbackLog", "FeedbackRecord", "FeedbackRequest", "FeedbackResponse", "ShownResult"]
 
 
@@ -44,17 +51,38 @@ class FeedbackRequest(BaseModel):
     results: list[ShownResult] = Field(max_length=1000)
     clicks: list[Click] = Field(default_factory=list, max_length=1000)
     timestamp: datetime | None = None
-    index: str | None = None
-    arm: str | None = Field(None, min_length=1, max_length=200)
-    user: str | None = Field(None, min_length=1, max_length=200)
-    session: str | None = Field(None, min_length=1, max_length=200)
-    search_id: str | None = Field(None, min_length=1, max_length=200)
+    index: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
+    arm: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
+    user: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
+    session: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
+    search_id: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
     swap: tuple[int, int] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FeedbackRequest:
+        _check_bounds(self)
         check_consistent(self.results, self.clicks, self.swap)
         return self
+
+
+def _check_bounds(request: FeedbackRequest) -> None:
+    """ValueError naming the first field of ``request`` past its bound (the shared log types leave these open)."""
+    fields: list[tuple[str, str | None, int]] = []
+    for i, r in enumerate(request.results):
+        fields += [(f"results[{i}].id", r.id, MAX_ID_CHARS), (f"results[{i}].arm", r.arm, MAX_NAME_CHARS)]
+    fields += [(f"clicks[{i}].id", c.id, MAX_ID_CHARS) for i, c in enumerate(request.clicks)]
+    for where, value, limit in fields:
+        if value is not None and len(value) > limit:
+            raise ValueError(f"{where} has {len(value):,} characters; the limit is {limit:,}")
+    positions = [(f"results[{i}].position", r.position) for i, r in enumerate(request.results)]
+    positions += [(f"clicks[{i}].position", c.position) for i, c in enumerate(request.clicks)]
+    positions += [("swap", p) for p in request.swap or ()]
+    for where, position in positions:
+        if position is not None and position > MAX_POSITION:
+            raise ValueError(f"{where} = {position} is above the limit of {MAX_POSITION:,}")
+    for i, c in enumerate(request.clicks):
+        if c.dwell_s is not None and not (math.isfinite(c.dwell_s) and c.dwell_s <= MAX_DWELL_S):
+            raise ValueError(f"clicks[{i}].dwell_s = {c.dwell_s} is not a time up to {MAX_DWELL_S:g} seconds")
 
 
 def record_of(

@@ -18,6 +18,7 @@ from embedtune.index.base import Hit, IndexMeta, IndexVersion
 from embedtune.index.model import embed_for
 from embedtune.retrieval.dense import truncate_dims
 from embedtune.retrieval.embedding_cache import encode_texts
+from embedtune.serving.errors import ApiError
 from embedtune.serving.lexical import LexicalIndex, fuse
 
 HYBRID_DEPTH = 100  # candidates taken from each of dense and BM25 before fusion
@@ -52,13 +53,24 @@ class VersionRuntime:
         return self.meta.name
 
     def embed(
-        self, texts: Sequence[str], dim: int | None = None, kind: Literal["query", "document"] = "document"
+        self, texts: Sequence[str], dim: int | None = None, kind: Literal["query", "document"] = "document",
+        max_tokens: int | None = None,
     ) -> Embedded:
-        """Normalised vectors of ``texts`` cut to ``dim`` (default: the model's full width)."""
+        """Normalised vectors of ``texts`` cut to ``dim`` (default: the model's full width).
+
+        Raises:
+            ApiError: 413 when the model would read more than ``max_tokens`` tokens (counted before encoding).
+        """
+        tokens = self.count_tokens(texts)
+        if max_tokens is not None and tokens > max_tokens:
+            raise ApiError(
+                413, f"the inputs come to {tokens:,} tokens for this model; the limit is {max_tokens:,} per request "
+                "(--max-tokens): send fewer or shorter inputs", param="input", code="too_many_tokens",
+            )
         vectors = encode_texts(self.model, list(texts), kind, normalize=True, progress=False)
         if dim is not None and dim < vectors.shape[1]:
             vectors = truncate_dims(vectors, dim)
-        return Embedded(vectors, self.count_tokens(texts))
+        return Embedded(vectors, tokens)
 
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Tokens the model reads for ``texts``: its own tokenizer, truncated to its max_seq_length."""

@@ -30,7 +30,7 @@ class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     input: str | list[str]
-    model: str = "live"
+    model: str = Field("live", min_length=1, max_length=200)
     dimensions: int | None = Field(None, ge=1, description="Matryoshka truncation, then renormalised.")
     encoding_format: Literal["float", "base64"] = "float"
     input_type: Literal["query", "document"] = "document"
@@ -91,7 +91,9 @@ class SearchRequest(BaseModel):
     query: str
     k: int = Field(10, ge=1)
     mode: Literal["dense", "hybrid"] = "dense"
-    index: str | None = Field(None, description="An index version name; default: the version being served.")
+    index: str | None = Field(
+        None, min_length=1, max_length=200, description="An index version name; default: the version being served."
+    )
     user: str | None = Field(None, min_length=1, max_length=200, description="Sticky A/B assignment key.")
     session: str | None = Field(None, min_length=1, max_length=200, description="Used when no user is given.")
 
@@ -135,8 +137,7 @@ class HealthResponse(BaseModel):
     index: str = Field(description="The version being served.")
     follows_live: bool = Field(description="Whether promotions and rollbacks are picked up without a restart.")
     backend: str
-    model: str = Field(description="The model folder the served version's vectors were made with.")
-    model_hash: str
+    model_hash: str = Field(description="Content hash of the model the served version's vectors were made with.")
     dim: int = Field(description="The index's stored dimension (a Matryoshka prefix when below model_dim).")
     model_dim: int
     normalized: bool

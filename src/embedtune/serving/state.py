@@ -20,7 +20,8 @@ class ServingState:
 
     config: ServeConfig
     live: LiveIndex
-    workers: Workers
+    workers: Workers  # embeddings
+    search_workers: Workers  # a lane of its own, so big embedding batches never hold up a search
     feedback: FeedbackLog | None
     traffic: Traffic
     impressions: ImpressionMemory

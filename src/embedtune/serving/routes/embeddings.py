@@ -40,7 +40,9 @@ async def create_embeddings(
     current = live.current
     runtime = current if body.model in ("live", current.name) else await asyncio.to_thread(live.get, body.model)
     check_dimensions(body.dimensions, runtime.model_dim, runtime.name)
-    embedded = await state.workers.run(runtime.embed, texts, body.dimensions, body.input_type)
+    embedded = await state.workers.run(
+        runtime.embed, texts, body.dimensions, body.input_type, max_tokens=state.config.max_tokens
+    )
     data = [
         EmbeddingData(index=i, embedding=_encode(vector, body.encoding_format))
         for i, vector in enumerate(embedded.vectors)

@@ -28,17 +28,17 @@ async def _shown(body: SearchRequest, state: ServingState, search_id: str) -> Sh
     ab = state.config.ab
     if ab is None or body.index is not None:
         runtime = live.current if body.index is None else await asyncio.to_thread(live.get, body.index)
-        return Shown(runtime.name, await state.workers.run(runtime.search, body.query, body.k, body.mode))
+        return Shown(runtime.name, await state.search_workers.run(runtime.search, body.query, body.k, body.mode))
     if state.config.ab_mode == "split":
         arm = traffic.arm_for(body.user or body.session or search_id)
         runtime = await asyncio.to_thread(live.get, arm)
-        hits = await state.workers.run(runtime.search, body.query, body.k, body.mode)
+        hits = await state.search_workers.run(runtime.search, body.query, body.k, body.mode)
         return Shown(runtime.name, hits, arm=arm, experiment=traffic.experiment)
     a = await asyncio.to_thread(live.get, ab[0])
     b = await asyncio.to_thread(live.get, ab[1])
     hits_a, hits_b = await asyncio.gather(
-        state.workers.run(a.search, body.query, body.k, body.mode),
-        state.workers.run(b.search, body.query, body.k, body.mode),
+        state.search_workers.run(a.search, body.query, body.k, body.mode),
+        state.search_workers.run(b.search, body.query, body.k, body.mode),
     )
     hits, teams = traffic.interleave(hits_a, hits_b, body.k)
     return Shown(a.name, hits, teams=teams, experiment=traffic.experiment)
