@@ -22,7 +22,8 @@ NDCG@10 within 1% relative.
 
 ``--limit N`` keeps the first N documents and the test queries with a relevant document among them (a smoke
 run: its NDCG is not comparable with the full corpus's). Writes benchmarks/results/encode.json (or ``--out``).
-On a shared machine timings vary between runs; the load average at start and end is recorded.
+On a shared machine timings vary between runs; the load average at start and end is recorded, and so is the CPU
+(model, torch's kernel level, bf16 / int8 flags: ``embedtune.hardware``), since every ratio depends on it.
 """
 
 from __future__ import annotations
@@ -98,12 +99,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    if unknown := set(systems) - set(SYSTEMS):
+    if unknown := set(systems) - set(SYSTEMS) - {"auto"}:  # auto: the backend embedtune picks for this CPU
         sys.exit(f"unknown systems: {', '.join(sorted(unknown))}")
 
     import torch
 
     from embedtune.encoding import onnx_export
+    from embedtune.hardware import detect
     from embedtune.models import resolve_model
 
     onnx_export.ONNX_CACHE = Path(tempfile.mkdtemp(prefix="embedtune-bench-onnx-"))  # measure the export too
@@ -114,6 +116,7 @@ def main() -> None:
     results: dict = {
         "model": MODEL, "documents": len(docs), "queries": len(qids), "runs": args.runs, "batch_size": BATCH_SIZE,
         "limit": args.limit,
+        "capability": detect().record(),
         "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "python": platform.python_version(), "platform": platform.platform(),
                     "load_avg_at_start": os.getloadavg()},
@@ -162,7 +165,8 @@ def main() -> None:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\n{'system':<12}{'docs/s':>10}{'speedup':>9}{'ndcg@10':>9}{'rel diff':>10}{'cos min':>9}{'load s':>8}")
+    print(f"\nCPU: {detect().summary()}")  # the ratios below hold for this CPU only
+    print(f"{'system':<12}{'docs/s':>10}{'speedup':>9}{'ndcg@10':>9}{'rel diff':>10}{'cos min':>9}{'load s':>8}")
     for name in systems:
         r = results["systems"][name]
         print(f"{name:<12}{r['chunks_per_s']:>10,.1f}{r['speedup']:>8.2f}x{r['ndcg@10']:>9.4f}"

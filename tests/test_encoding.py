@@ -136,3 +136,42 @@ def test_minilm_int8_and_bf16_stay_close(minilm_dir):
         got = encode_texts(load_embedder(minilm_dir, inference=name), texts, progress=False)
         cos = _cosines(got, ref)
         assert cos.min() >= floor and cos.mean() >= floor + 0.005, (name, cos.min(), cos.mean())
+
+
+@pytest.mark.parametrize("native_bf16", [False, True])
+def test_auto_loads_the_backend_picked_for_this_cpu(tiny_model_dir, monkeypatch, native_bf16):
+    """``auto`` is resolved at load time; the model remembers the real backend (cache keys, Ray actors)."""
+    from embedtune import hardware
+    from embedtune.encoding import default_inference, inference_of, set_default_inference
+    from embedtune.models import load_embedder
+
+    flags = {"avx2", "avx512f", "avx512_bf16"} if native_bf16 else {"avx2"}
+    cap = hardware.Capability("mock CPU", "AVX2", frozenset(flags), cores=2)
+    monkeypatch.setattr(hardware, "detect", lambda: cap)
+    picked = hardware.auto_inference(cap)
+    assert inference_of(load_embedder(tiny_model_dir, inference="auto")) == picked
+    set_default_inference("auto")
+    try:
+        assert default_inference() == picked
+        assert inference_of(load_embedder(tiny_model_dir)) == picked
+    finally:
+        set_default_inference(None)
+
+
+def test_auto_falls_back_to_torch_when_its_pick_fails_here(tiny_model_dir, monkeypatch, capsys):
+    from embedtune import encoding, hardware
+    from embedtune.encoding import inference_of
+    from embedtune.models import load_embedder
+
+    class Broken(encoding.InferenceBackend):
+        name = "openvino"
+
+        def prepare(self, model, path, threads):
+            raise RuntimeError("no kernels for this ISA")
+
+    monkeypatch.setattr(hardware, "auto_inference", lambda cap: "openvino")
+    monkeypatch.setitem(encoding.BACKENDS, "openvino", Broken())
+    assert inference_of(load_embedder(tiny_model_dir, inference="auto")) == "torch"
+    assert "no kernels for this ISA" in capsys.readouterr().err
+    with pytest.raises(RuntimeError):  # asked for by name: the error stands
+        load_embedder(tiny_model_dir, inference="openvino")

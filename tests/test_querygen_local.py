@@ -169,3 +169,15 @@ def test_smollm2_writes_on_topic_questions():
 
     on_topic = [bool(content(q) & content(d["title"] + " " + d["text"])) for q, d in zip(questions, docs)]
     assert sum(on_topic) >= 2, questions
+
+
+@pytest.mark.parametrize(("flags", "dtype"), [({"avx2"}, "float32"), ({"avx2", "avx512f", "avx512_bf16"}, "bfloat16")])
+def test_auto_dtype_is_bf16_only_where_the_cpu_runs_it(tiny_llama, monkeypatch, flags, dtype):
+    import torch
+
+    from embedtune import hardware
+
+    monkeypatch.setattr(hardware, "detect", lambda: hardware.Capability("mock CPU", "AVX2", frozenset(flags)))
+    backend = LocalHFBackend(tiny_llama)  # dtype defaults to auto
+    backend.load()
+    assert backend.dtype == "auto" and next(backend._lm.parameters()).dtype == getattr(torch, dtype)

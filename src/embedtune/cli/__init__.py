@@ -20,7 +20,8 @@ app = typer.Typer(
 
 # Each module defines register(app); one owner per module.
 _COMMAND_MODULES = (
-    "run", "ingest", "generate", "split", "mine", "train", "evaluate", "models", "index", "serve", "feedback",
+    "run", "ingest", "generate", "split", "mine", "teach", "train", "evaluate", "models", "index", "serve", "feedback",
+    "doctor",
 )
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"embedtune.cli.{_name}").register(app)

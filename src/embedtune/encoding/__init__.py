@@ -8,6 +8,7 @@ model object, so no caller changes. Backends:
 =============  ====================================================  =============================
 name           what runs                                             vectors vs fp32
 =============  ====================================================  =============================
+auto           the backend picked for this CPU (embedtune.hardware)   that backend's
 torch          PyTorch fp32 (the default, the reference)             identical
 torch-bf16     PyTorch under bf16 autocast (AMX / AVX512-BF16)       cosine ~0.9999
 onnx           ONNX Runtime fp32, graph-optimised export             float noise (shares the cache)
@@ -32,6 +33,7 @@ from embedtune.encoding.base import (
     check_inference,
     default_inference,
     inference_of,
+    resolved_inference,
     set_default_inference,
 )
 from embedtune.encoding.onnx_runtime import OnnxBackend
@@ -50,8 +52,8 @@ BACKENDS: dict[str, InferenceBackend] = {
 
 
 def get_backend(name: str) -> InferenceBackend:
-    """The backend called ``name`` (EmbedtuneError for an unknown one)."""
-    return BACKENDS[check_inference(name)]
+    """The backend called ``name`` (``auto``: the one picked for this CPU; EmbedtuneError for an unknown one)."""
+    return BACKENDS[resolved_inference(name)]
 
 
 def backend_of(model: object) -> InferenceBackend:
@@ -78,6 +80,7 @@ __all__ = [
     "get_backend",
     "inference_of",
     "prepare_model",
+    "resolved_inference",
     "set_default_inference",
     "vectors_tag",
 ]
@@ -86,19 +89,32 @@ __all__ = [
 def prepare_model(model, path, inference: str | None = None, threads: int | None = None):  # -> SentenceTransformer
     """Put a freshly loaded fp32 SentenceTransformer on backend ``inference`` (default: :func:`default_inference`).
 
-    Non-transformer models (static embeddings) stay on ``torch`` for the exported (ONNX, OpenVINO) backends,
-    with a warning.
+    ``auto`` becomes the backend :func:`embedtune.hardware.resolve_inference` picks for this CPU; the model is
+    marked with that name (so cache keys and Ray actors see the real backend). Non-transformer models (static
+    embeddings) stay on ``torch`` for the exported (ONNX, OpenVINO) backends, with a warning.
     """
     from pathlib import Path
 
-    from embedtune.encoding.base import mark
+    from embedtune.encoding.base import configured_inference, mark
     from embedtune.encoding.onnx_runtime import fallback_warning
 
-    name = check_inference(inference or default_inference())
+    asked = check_inference(inference or configured_inference())
+    name = resolved_inference(asked)
     backend = BACKENDS[name]
     if isinstance(backend, OnnxBackend) and not backend.supports(model):
-        fallback_warning(name)
+        if asked != "auto":  # auto promised the fastest that works, not this backend: no warning
+            fallback_warning(name)
         name, backend = "torch", BACKENDS["torch"]
-    model = backend.prepare(model, Path(path), threads)
+    try:
+        model = backend.prepare(model, Path(path), threads)
+    except Exception as e:  # auto promised a backend that works: an export or compile failure falls back to torch
+        if asked != "auto" or name == "torch":
+            raise
+        from embedtune.progress import console
+
+        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        console.print(f"[yellow]note:[/] auto picked {name} but it failed here ({first}); using torch", highlight=False)
+        name, backend = "torch", BACKENDS["torch"]
+        model = backend.prepare(model, Path(path), threads)
     mark(model, name, Path(path))
     return model

@@ -19,7 +19,8 @@ from embedtune.errors import EmbedtuneError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-Inference = Literal["torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]
+# "auto" is not a backend: embedtune.hardware.resolve_inference turns it into one for this CPU at load time.
+Inference = Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16"]
 INFERENCE_NAMES: tuple[str, ...] = get_args(Inference)
 DEFAULT_INFERENCE: Inference = "torch"
 ENV_VAR = "EMBEDTUNE_INFERENCE"
@@ -56,13 +57,31 @@ def set_default_inference(name: str | None) -> None:
     _default = check_inference(name) if name is not None else None
 
 
-def default_inference() -> Inference:
-    """:func:`set_default_inference`'s value, else ``$EMBEDTUNE_INFERENCE``, else ``torch``."""
+def configured_inference() -> Inference:
+    """:func:`set_default_inference`'s value, else ``$EMBEDTUNE_INFERENCE``, else ``torch``; may be ``auto``."""
     return check_inference(_default or os.environ.get(ENV_VAR) or DEFAULT_INFERENCE)
 
 
+def default_inference() -> Inference:
+    """:func:`configured_inference` with ``auto`` resolved for this machine.
+
+    Always a real backend: callers pass it to other processes (Ray actors) and into cache keys, which must
+    name the backend chosen here, not one each machine would pick for itself.
+    """
+    from embedtune.hardware import resolve_inference
+
+    return resolve_inference(configured_inference())  # type: ignore[return-value]
+
+
+def resolved_inference(name: str | None) -> Inference:
+    """``name`` checked, with ``auto`` (and None: the process default) resolved for this machine."""
+    from embedtune.hardware import resolve_inference
+
+    return resolve_inference(check_inference(name)) if name else default_inference()  # type: ignore[return-value]
+
+
 def inference_of(model: object) -> Inference:
-    """The backend a model was loaded with (``torch`` for a model not loaded by ``load_embedder``)."""
+    """The backend a model was loaded with, never ``auto`` (``torch`` for a model not loaded by ``load_embedder``)."""
     return getattr(model, _ATTR, DEFAULT_INFERENCE)
 
 

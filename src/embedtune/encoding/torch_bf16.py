@@ -8,7 +8,6 @@ Reference: https://pytorch.org/docs/stable/amp.html#cpu-op-specific-behavior
 
 from __future__ import annotations
 
-import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +19,13 @@ if TYPE_CHECKING:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """Whether oneDNN reports native bf16 support on this CPU (AMX or AVX512-BF16)."""
-    import torch
+    """Whether this CPU runs bf16 natively (AMX or AVX512-BF16), per :func:`embedtune.hardware.detect`.
 
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    Not ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``: that is True on any AVX-512 CPU, emulated bf16 included.
+    """
+    from embedtune.hardware import detect
+
+    return detect().native_bf16
 
 
 class TorchBf16Backend(TorchBackend):
@@ -36,8 +35,9 @@ class TorchBf16Backend(TorchBackend):
     changes_vectors = True
 
     def prepare(self, model: SentenceTransformer, path: Path, threads: int | None) -> SentenceTransformer:
-        if not cpu_has_fast_bf16():
-            warnings.warn("this CPU has no native bf16: torch-bf16 inference will be slow", stacklevel=3)
+        from embedtune.hardware import resolve_inference
+
+        resolve_inference(self.name)  # the one-line warning, with the measured reason, on CPUs without native bf16
         return super().prepare(model, path, threads)
 
     def context(self) -> AbstractContextManager:

@@ -19,9 +19,10 @@ def load_embedder(
     """A SentenceTransformer for a registry name, a model folder, or a cached hub id.
 
     Args:
-        inference: how encoding runs (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
+        inference: how encoding runs (``auto``, ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
             ``openvino-bf16``; see :mod:`embedtune.encoding`); None uses the process default (``--inference``,
-            ``$EMBEDTUNE_INFERENCE``).
+            ``$EMBEDTUNE_INFERENCE``). ``auto`` is resolved here, for this CPU (:mod:`embedtune.hardware`), and
+            the model remembers the backend it got (``embedtune.encoding.inference_of``).
             Training always loads with ``torch``.
         threads: intra-op threads for encoding; None lets the backend use every core available.
     """

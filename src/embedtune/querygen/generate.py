@@ -68,7 +68,10 @@ class LocalOptions(BaseModel):
     """Settings of the local transformers backend."""
 
     batch_size: int = Field(default=16, ge=1)
-    dtype: str = "bfloat16"
+    dtype: str = Field(
+        default="auto", description="Weights dtype: auto (bfloat16 where the CPU runs it natively, else float32), "
+        "float32 or bfloat16 (emulated and ~44x slower on CPUs without AMX / AVX512-BF16)."
+    )
     max_new_tokens: int = Field(default=40, ge=1)
     top_p: float = Field(default=0.95, gt=0, le=1)
 

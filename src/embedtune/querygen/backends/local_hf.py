@@ -1,7 +1,9 @@
 """Query writing with a local generative model: a transformers causal LM (or seq2seq) folder, or a GGUF file.
 
 Optimises for throughput on CPU: prompts sorted by length and batched with left padding (so every row's answer
-starts at the same position), bf16 weights, sampling so repeated prompts give distinct questions. The offline
+starts at the same position), bf16 weights where the CPU runs bf16 natively and fp32 elsewhere (``dtype="auto"``,
+see :mod:`embedtune.hardware`: emulated bf16 is up to ~44x slower), sampling so repeated prompts give distinct
+questions. The offline
 default is SmolLM2-135M-Instruct from the registry, about 1-2 questions/s on two cores: good enough to prove the
 pipeline and to cover a sample of chunks; a real LLM behind the OpenAI-compatible backend writes better ones.
 """
@@ -56,6 +58,7 @@ class LocalHFBackend(QueryBackend):
     """Batched generation with transformers on CPU; one question per call (prompt family ``single``).
 
     ``model`` is a registry name (default ``SmolLM2-135M-Instruct``), a model folder, or a ``.gguf`` file.
+    ``dtype`` is a torch dtype name or ``auto`` (bf16 with AMX / AVX512-BF16, else fp32), resolved at load time.
     Loads lazily, on the first call to :meth:`generate`, so planning and cost estimates stay instant.
     """
 
@@ -67,7 +70,7 @@ class LocalHFBackend(QueryBackend):
         model: str | Path = DEFAULT_GENERATOR,
         *,
         batch_size: int = 16,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         max_new_tokens: int = 40,
         temperature: float = 0.7,
         top_p: float = 0.95,
@@ -101,8 +104,11 @@ class LocalHFBackend(QueryBackend):
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from embedtune.hardware import resolve_dtype
+
         folder, gguf = _locate(self.path)
-        console.print(f"loading {self.model} ...", highlight=False)
+        dtype = resolve_dtype(self.dtype)  # warns once for an explicit bf16 this CPU can only emulate
+        console.print(f"loading {self.model} ({dtype}) ...", highlight=False)
         kwargs: dict[str, Any] = {"gguf_file": gguf} if gguf else {}
         try:
             with _quiet_loading():
@@ -110,7 +116,7 @@ class LocalHFBackend(QueryBackend):
                 config = AutoConfig.from_pretrained(str(folder), **kwargs)
                 self._seq2seq = bool(getattr(config, "is_encoder_decoder", False))
                 auto = AutoModelForSeq2SeqLM if self._seq2seq else AutoModelForCausalLM
-                lm = auto.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), **kwargs).eval()
+                lm = auto.from_pretrained(str(folder), dtype=getattr(torch, dtype), **kwargs).eval()
         except ImportError as e:
             raise EmbedtuneError(
                 f"{self.path}: loading this generator needs a missing package ({e}); "
