@@ -44,7 +44,8 @@ def _error(tmp_path: Path, text: str) -> str:
 
 
 def test_unknown_key_is_an_error_with_the_nearest_name(tmp_path: Path):
-    assert _error(tmp_path, "train:\n  epochz: 3\n") == f"{tmp_path / 'c.yaml'}: train.epochz: unknown key (did you mean 'epochs'?)"
+    expected = f"{tmp_path / 'c.yaml'}: train.epochz: unknown key (did you mean 'epochs'?)"
+    assert _error(tmp_path, "train:\n  epochz: 3\n") == expected
 
 
 def test_unknown_keys_are_found_in_nested_lists_dicts_and_optional_models(tmp_path: Path):

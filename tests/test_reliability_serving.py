@@ -1,4 +1,4 @@
-"""Issue 20, D7 and D12: the server bounds work and waiting, keeps /search responsive, and exposes no more than it must."""
+"""Issue 20, D7 and D12: the server bounds work and waiting, keeps /search responsive, exposes no more than needed."""
 
 from __future__ import annotations
 
@@ -129,7 +129,9 @@ def test_docs_are_behind_the_api_key(store_dir: Path, settings: dict, open_witho
     assert health.status_code == 200  # probes need no key
 
 
-def test_health_names_version_and_hash_not_the_model_folder(store_dir: Path, tiny_model_dir: Path) -> None:  # noqa: F811
+def test_health_names_version_and_hash_not_the_model_folder(
+    store_dir: Path, tiny_model_dir: Path  # noqa: F811
+) -> None:
     with serving(store_dir) as url:
         health = httpx.get(f"{url}/health", timeout=30).json()
     assert health["index"] == "v1" and len(health["model_hash"]) >= 16

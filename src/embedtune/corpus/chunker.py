@@ -125,7 +125,7 @@ class Chunker:
         return prefix + body
 
     def _split(self, docs: list[Document], capacity: list[int], which: list[int]) -> dict[int, list]:
-        """``(start_char, body)`` pieces of the documents ``which``: batched splitter calls per group of equal settings."""
+        """``(start_char, body)`` pieces of the documents ``which``, split in batches per group of equal settings."""
         groups: defaultdict[tuple[bool, int], list[int]] = defaultdict(list)
         for i in which:
             if capacity[i] < 1:

@@ -78,9 +78,9 @@ def _walk(root: Path, exclude: set[Path]) -> Iterable[Path | Skipped]:
             dirs.clear()
             yield here / BEIR_CORPUS
             continue
-        for d in [d for d in dirs if not d.startswith(".") and (here / d).is_symlink()]:
-            refused.append(Skipped(shown(here / d), UNSUPPORTED, "symlinked folder, not followed; pass it as an argument"))
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d).is_symlink()]
+        linked = [d for d in dirs if not d.startswith(".") and (here / d).is_symlink()]
+        refused += [Skipped(shown(here / d), UNSUPPORTED, "symlinked folder, not followed; pass it itself") for d in linked]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in linked]
         yield from (here / f for f in files if not f.startswith("."))
     yield from refused
 
@@ -114,7 +114,8 @@ def _entries(arg: Path, exclude: set[Path]) -> list[SourceFile | Skipped]:
     if arg.is_dir():
         walked = list(_walk(arg, exclude))
         files = sorted(p for p in walked if isinstance(p, Path))
-        return [*(_source_file(f, arg, arg.resolve().name) for f in files), *(s for s in walked if isinstance(s, Skipped))]
+        label = arg.resolve().name
+        return [*(_source_file(f, arg, label) for f in files), *(s for s in walked if isinstance(s, Skipped))]
     return [_source_file(arg, arg.parent, "")]
 
 

@@ -36,6 +36,7 @@ from embedtune.workspace import Workspace, write_json, write_jsonl
 STAGE = "ingest"
 FORMAT = 1  # bump when the chunk format or algorithm changes, so old results are not reused
 MAX_MESSAGES_PER_FILE = 10  # a file with 10,000 bad lines gets 10 warnings and a count
+SHARED_ID = "id shared across files"
 BIG_DOCUMENT_CHARS = 1_000_000  # chunking this much takes seconds: say so and show its progress
 
 
@@ -195,10 +196,11 @@ def ingest(
 
         kept, n_exact, n_near = deduplicate([c for _, r in results for c in r.chunks], config.near_duplicate_threshold)
         report = _report(tok, sizes, config, refused, results)
-        for message in _shared_ids(results):
-            _warn(message)
-            report.messages.append(message)
-            report.records_skipped["id shared across files"] = report.records_skipped.get("id shared across files", 0) + 1
+        if shared := _shared_ids(results):
+            for message in shared:
+                _warn(message)
+            report.messages += shared
+            report.records_skipped[SHARED_ID] = len(shared)
         report.chunks = len(kept)
         report.dropped |= {"exact duplicate": n_exact, "near duplicate": n_near}
         report.tokens = TokenStats.of([c.n_tokens for c in kept])

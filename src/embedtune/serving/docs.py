@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.params import Depends
+from fastapi.responses import HTMLResponse, JSONResponse
 
 OPENAPI_URL = "/openapi.json"
 
