@@ -6,7 +6,8 @@ want now. Its labels are debiased (:func:`feedback_heldout`): raw clicks only la
 showed, and with enough searches every shown result gets a noise click, so "clicked = relevant" would make
 the current model's own top 10 the answer key and refuse any candidate that reorders it. A candidate that
 falls on either by more than the configured tolerance is not promoted. Both comparisons are paired over the
-same queries (:func:`significance.compare`).
+same queries (:func:`significance.compare`), and judged by the same code as the run's regression gate
+(:func:`embedtune.gate.verdict.judge`, with only the size of the fall counting).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from embedtune.feedback.ipw import NoiseFloor, pair_evidence
 from embedtune.feedback.log import FeedbackRecord
 from embedtune.feedback.propensity import Propensity, query_key
 from embedtune.feedback.retrain_config import GateConfig
+from embedtune.gate.verdict import describe, judge
 from embedtune.retrieval.base import Document
 
 
@@ -80,9 +82,9 @@ def gate(results: Mapping[str, Comparison | None], config: GateConfig) -> tuple[
             reasons.append(f"{name}: not evaluated (no usable held-out queries)")
             continue
         limit = limits.get(name, 0.0)
-        verdict = (f"{name} {result.metric}: {result.reference_mean:.4f} -> {result.system_mean:.4f} "
-                   f"({result.delta:+.4f}, p = {result.p_randomization:.3g}, {result.n_queries} queries)")
-        if result.delta < -limit - 1e-12:
+        verdict = f"{name} {describe(result)}"
+        # The run gate's rule with only the size of the fall counting: any fall past the tolerance refuses.
+        if judge(result, max_drop=limit, harm_p=None) == "worse":
             ok = False
             reasons.append(f"REGRESSION {verdict}; allowed fall {limit}")
         else:
