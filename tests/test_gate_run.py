@@ -38,8 +38,13 @@ def dev() -> EvalSplit:
 
 @pytest.fixture(scope="module")
 def harmful_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """What a learning rate far too high leaves: every weight pushed far from where training started."""
-    return perturbed(tiny_model_dir, tmp_path_factory.mktemp("harmful") / "model", 0.5)
+    """What a learning rate far too high leaves: every weight pushed far from where training started.
+
+    Noise of std 2.0 (100x the init std): even the alpha=0.25 merge carries std 0.5, which lost 0.06-0.09 dev
+    NDCG@10 at full size on each of four tokenizers the fixture trained (its vocabulary order varies by run);
+    at std 0.5 the 0.25 merge was a coin toss.
+    """
+    return perturbed(tiny_model_dir, tmp_path_factory.mktemp("harmful") / "model", 2.0)
 
 
 def test_a_harmful_training_run_is_refused_and_base_delivered(tiny_model_dir, harmful_dir, dev, tmp_path) -> None:
@@ -63,8 +68,8 @@ def test_a_better_model_is_delivered_and_loads(tiny_model_dir, harmful_dir, dev,
     result = run_gate(str(harmful_dir), tiny_model_dir, dev, [32, 16, 8], cfg, tmp_path / "gate")
     assert result.delivered in ("tuned", "merged") and result.exit_code == 0 and result.proven
     assert all(v.comparison.delta > 0 for v in result.verdicts)
-    assert sorted(p.name for p in (tmp_path / "gate").iterdir() if p.is_dir())[:3] == [
-        "merged-alpha0.25", "merged-alpha0.5", "merged-alpha0.75"]
+    folders = {p.name for p in (tmp_path / "gate").iterdir() if p.is_dir()}
+    assert {"merged-alpha0.25", "merged-alpha0.5", "merged-alpha0.75"} <= folders
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(result.delivered_model, device="cpu")
