@@ -118,7 +118,7 @@ def _bad(root: Path, what: str) -> Path:
         ("ok", ["--metrics", "ndcg@10,bleu@4"], "unknown metric 'bleu@4'"),
         ("ok", ["--dims", "384,abc"], "--dims must be comma-separated integers"),
         ("ok", ["--model", "{tiny}", "--dims", "64"], "dimension 64 is out of range"),
-        ("ok", ["--rerank", "no/such-reranker"], "--rerank needs a cross-encoder"),
+        ("ok", ["--rerank", "no/such-reranker"], "a cross-encoder is the registry"),
         ("ok", ["--no-dense"], "no system selected"),
     ],
 )

@@ -40,13 +40,14 @@ def _config(beir, model) -> RunConfig:
         "eval": {"dataset": str(beir), "split": "test"},
         "generate": {"backend": "none", "filters": {"encoder": None}},
         "mining": {"num_negatives": 2},
+        "teach": {"teacher": "fusion", "dense": "base", "max_rows": 96, "dev_queries": 10},
         "train": {"max_rows": 96, "batch_size": 16, "learning_rate": 5e-4, "matryoshka_dims": [32, 16]},
-        "report": {"hybrid": False},
+        "report": {"hybrid": False, "rerank": None},
     })
     return cfg
 
 
-STAGES = ["ingest", "generate", "split", "baseline", "mine", "train"]
+STAGES = ["ingest", "generate", "split", "baseline", "mine", "teach", "train"]
 
 
 def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, tiny_model_dir, monkeypatch):
@@ -55,7 +56,7 @@ def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, t
     cfg = _config(small_beir, tiny_model_dir)
     ws = tmp_path / "ws"
     targets = {"ingest": "ingest", "generate": "generate_queries", "split": "build_split", "baseline": "_baseline",
-               "mine": "mine", "train": "train_stage"}
+               "mine": "mine", "teach": "teach", "train": "train_stage"}
     finished: dict[str, str] = {}
     for stage in STAGES:  # each run dies in the next stage; the ones before it must not run again
         original = getattr(pipeline, targets[stage])

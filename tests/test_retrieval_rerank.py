@@ -54,7 +54,7 @@ def test_rerank_retriever_wraps_any_first_stage(tiny_ce_dir):
 
 
 def test_missing_or_wrong_cross_encoder_says_how_to_get_one(tmp_path, tiny_model_dir):
-    with pytest.raises(EmbedtuneError, match="--rerank needs a cross-encoder") as e:
+    with pytest.raises(EmbedtuneError, match="a cross-encoder is the registry.s .ms-marco-MiniLM-L-12-v2.") as e:
         CrossEncoderReranker(tmp_path / "nope")
     assert "\n" not in str(e.value)
     with pytest.raises(EmbedtuneError, match="not found"):

@@ -209,3 +209,60 @@ def test_model_card_records_base_data_loss_and_comparison(tmp_path):
     assert "base_model: all-MiniLM-L6-v2" in card and "| training pairs | 812 |" in card
     assert "`cached-mnrl` wrapped in MatryoshkaLoss" in card and "| learning_rate | 2e-05 |" in card
     assert "| 384 | 0.6451 | 0.6875 | 0.0030 |" in card
+
+
+@pytest.mark.parametrize("bad", [
+    {"batch_size": 0}, {"epochs": -1}, {"epochs": 0}, {"learning_rate": -0.5}, {"max_seq_length": 0},
+    {"matryoshka_dims": [0, -4]}, {"epochz": 2},
+])
+def test_impossible_training_settings_are_refused_up_front(bad):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Cfg(**bad)
+
+
+def test_matryoshka_dims_beyond_the_model_are_an_error_not_silently_dropped():
+    from embedtune.errors import EmbedtuneError
+
+    with pytest.raises(EmbedtuneError, match="exceed the model's 384"):
+        Cfg(matryoshka_dims=[100000, 96]).resolved_dims(384)
+
+
+def test_a_resume_never_continues_checkpoints_of_other_training_data(tmp_path, tiny_model_dir):
+    """Issue 20 D1: the same settings on changed inputs train anew instead of resuming the old run's checkpoints."""
+    import json as _json
+
+    from test_mining_cli import write_workspace
+
+    from embedtune.training.stage import train_stage
+
+    root = write_workspace(tmp_path / "ws", n_docs=20)
+    cfg = TrainConfig(batch_size=8, epochs=1, matryoshka_dims=[], learning_rate=1e-3)
+    first = train_stage(root, str(tiny_model_dir), cfg, triplets=False)
+    weights = (first.model_dir / "model.safetensors").read_bytes()
+    pairs = [_json.loads(line) for line in (root / "train_pairs.jsonl").read_text().splitlines()]
+    pairs = [dict(p, query=p["query"] + " (revised)") for p in pairs]  # changed training data, same row count
+    (root / "train_pairs.jsonl").write_text("".join(_json.dumps(p) + "\n" for p in pairs))
+    second = train_stage(root, str(tiny_model_dir), cfg, triplets=False)
+    # Resuming the old run's final checkpoint would train 0 steps and hand back the old weights.
+    assert second is not None and (second.model_dir / "model.safetensors").read_bytes() != weights
+
+
+def test_an_incomplete_checkpoint_is_skipped_and_the_last_complete_one_resumes(tmp_path, tiny_model_dir, pairs):
+    """Issue 20 D2: a kill during a checkpoint save leaves a folder without weights; resume must not choke on it."""
+    from embedtune.training.train import last_complete_checkpoint
+
+    cfg = TrainConfig(batch_size=16, epochs=1, matryoshka_dims=[], eval_every_steps=3)
+    out = tmp_path / "out"
+    train_model(tiny_model_dir, pairs[:48], out, cfg)
+    ckpts = out / "checkpoints"
+    complete = last_complete_checkpoint(ckpts)
+    assert complete is not None
+    broken = ckpts / "checkpoint-99"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    (broken / "model.safetensors.tmp").write_bytes(b"\0" * 1024)
+    assert last_complete_checkpoint(ckpts) == complete and not broken.exists()
+    result = train_model(tiny_model_dir, pairs[:48], out, cfg)  # resumes from the complete one, no OSError
+    assert result.steps == 3

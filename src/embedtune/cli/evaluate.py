@@ -92,7 +92,7 @@ def evaluate(
     weights = _floats(hybrid_weights, "--hybrid-weights")
     if weights is not None and len(weights) != 2:
         raise EmbedtuneError(f"--hybrid-weights takes two numbers (bm25,dense), got {hybrid_weights!r}")
-    data = load_beir(dataset, split)
+    data = load_beir(dataset, split, warn=False)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)
     _quiet_libraries()
@@ -134,7 +134,7 @@ def baseline(
     from embedtune.workspace import Workspace, write_json
 
     use_ray(ray_address)
-    data = load_beir(dataset, split)
+    data = load_beir(dataset, split, warn=False)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)
     ws = Workspace(workspace)

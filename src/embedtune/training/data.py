@@ -18,6 +18,7 @@ class TrainPair:
     query: str
     positive: str
     negatives: tuple[str, ...] = field(default_factory=tuple)
+    labels: tuple[float, ...] = ()  # teacher scores of [positive, *negatives] (the teach stage); () = none
 
 
 def to_dataset(rows: Sequence[TrainPair], n_negatives: int, pool: Sequence[str] = (), seed: int = 0) -> Dataset:
@@ -26,6 +27,10 @@ def to_dataset(rows: Sequence[TrainPair], n_negatives: int, pool: Sequence[str] 
     Every row needs the same number of negatives. Rows short of ``n_negatives`` are topped up with random
     passages from ``pool`` (random negatives are almost never relevant) instead of being dropped, which is
     what sentence-transformers' miner does and what loses ~10% of the training pairs on SciFact.
+
+    When every row has teacher ``labels``, a ``label`` column holds them ([positive, negative_1..n]); a topped-up
+    random negative gets the row's lowest label minus its label range (a random passage is less relevant than
+    any candidate the teacher read).
     """
     from datasets import Dataset
 
@@ -33,6 +38,8 @@ def to_dataset(rows: Sequence[TrainPair], n_negatives: int, pool: Sequence[str] 
     columns: dict[str, list[str]] = {"anchor": [], "positive": []}
     for i in range(n_negatives):
         columns[f"negative_{i + 1}"] = []
+    with_labels = bool(rows) and all(r.labels for r in rows)
+    labels: list[list[float]] = []
     for row in rows:
         negatives = list(row.negatives[:n_negatives])
         for _ in range(100 * n_negatives):
@@ -47,4 +54,10 @@ def to_dataset(rows: Sequence[TrainPair], n_negatives: int, pool: Sequence[str] 
         columns["positive"].append(row.positive)
         for i, neg in enumerate(negatives):
             columns[f"negative_{i + 1}"].append(neg)
+        if with_labels:
+            known = list(row.labels[: 1 + min(n_negatives, len(row.negatives))])
+            floor = min(known) - (max(known) - min(known) or 1.0)
+            labels.append(known + [floor] * (1 + n_negatives - len(known)))
+    if with_labels:
+        columns["label"] = labels  # type: ignore[assignment]
     return Dataset.from_dict(columns)

@@ -10,7 +10,8 @@
 MatryoshkaLoss (Kusupati et al. 2022) trains prefixes of the vector to stand alone, so it can be cut to
 64-256 dims at serving time; ``matryoshka_negatives: full-dim`` scores mined negatives at the full dim only
 (``FullDimNegativesMatryoshkaLoss``), ``self-distill`` also teaches the smaller dims the full dim's ranking of
-them (``SelfDistillMatryoshkaLoss``).
+them (``SelfDistillMatryoshkaLoss``). ``distill: kl | margin-mse`` replaces the inner loss with MNRL plus
+distillation of the teach stage's labels (``TeacherDistillLoss``), at every Matryoshka dim.
 
 Across processes (``torchrun`` / ``accelerate launch``, DDP), MNRL and cached MNRL gather every process's
 embeddings before the loss (``gather_across_devices``), so in-batch negatives come from the global batch
@@ -46,6 +47,12 @@ def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceT
     from sentence_transformers.sentence_transformer import losses
 
     gather = world_size() > 1
+    if config.distill != "none":
+        from embedtune.training.teacher_distillation import TeacherDistillLoss
+
+        inner = TeacherDistillLoss(model, config.distill, config.scale, config.distill_weight, gather_across_devices=gather)
+        dims = config.resolved_dims(model.get_embedding_dimension())
+        return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims) if len(dims) > 1 else inner
     if config.loss == "mnrl":
         inner = losses.MultipleNegativesRankingLoss(model, scale=config.scale, gather_across_devices=gather)
     elif config.loss == "cached-mnrl":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from embedtune.corpus import load_chunks
@@ -30,7 +31,29 @@ MAX_DEV_QUERIES = 200
 MAX_DEV_CORPUS = 1_000
 
 
-def _rows(ws: Workspace, texts: dict[str, str], triplets: bool) -> tuple[list[TrainPair], str]:
+TEACHER_FILE = "train_teacher.jsonl"  # written by the teach stage (embedtune.teach)
+
+
+def _teacher_rows(path: Path) -> list[TrainPair]:
+    from embedtune.errors import InputError
+    from embedtune.workspace import read_jsonl
+
+    rows = []
+    for line, row in enumerate(read_jsonl(path), 1):
+        try:
+            rows.append(TrainPair(row["query"], row["positive"], tuple(row["negatives"]), tuple(map(float, row["labels"]))))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(path, "not a train_teacher.jsonl row (needs query, positive, negatives, labels)", line=line) from None
+    return rows
+
+
+def _rows(ws: Workspace, texts: dict[str, str], triplets: bool, distill: bool) -> tuple[list[TrainPair], str]:
+    if distill:
+        if not ws.path(TEACHER_FILE).exists():
+            from embedtune.errors import EmbedtuneError
+
+            raise EmbedtuneError(f"{ws.path(TEACHER_FILE)}: distillation needs teacher labels; run `embedtune teach` first")
+        return _teacher_rows(ws.path(TEACHER_FILE)), TEACHER_FILE
     if triplets and ws.path("train_triplets.jsonl").exists():
         from embedtune.mining import load_triplets
 
@@ -76,14 +99,16 @@ def train_stage(
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or TrainConfig()
+    distill = cfg.distill != "none"
     files = ["chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl"] + (["train_triplets.jsonl"] if triplets else [])
+    files += [TEACHER_FILE] if distill else []
     inputs = fingerprint_paths([ws.path(f) for f in files if ws.path(f).exists()])
     params = {"base_model": model_fingerprint(resolve_model(base_model)), "config": cfg.model_dump()}
     if ws.is_current(STAGE, inputs, params):
         return None
     chunks = load_chunks(ws)
     texts = {c.id: c.text for c in chunks}
-    rows, source = _rows(ws, texts, triplets)
+    rows, source = _rows(ws, texts, triplets, distill)
     if cfg.max_rows is not None and len(rows) > cfg.max_rows:
         rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
     out = ws.path(TRAIN_DIR)
@@ -91,18 +116,35 @@ def train_stage(
     def train() -> TrainResult:
         return train_model(
             base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
-            negatives_pool=list(texts.values()), n_negatives=cfg.hard_negatives if source != "train_pairs.jsonl" else 0,
+            negatives_pool=list(texts.values()),
+            n_negatives=0 if source == "train_pairs.jsonl"
+            else max((len(r.negatives) for r in rows), default=0) if distill else cfg.hard_negatives,
         )
 
     if process_rank() != 0:  # a DDP worker (torchrun): trains its shard, rank 0 records
         return train()
-    stamp = out / "checkpoints" / "settings.sha256"
-    if stamp.exists() and stamp.read_text() != sha256_json(params):
-        shutil.rmtree(out / "checkpoints")  # other settings: do not resume from them
+    with ws.lock():  # the checkpoint stamp and its clean-up too, not only the stage record
+        return _train_and_record(ws, out, inputs, params, cfg, base_model, source, train)
+
+
+def _train_and_record(
+    ws: Workspace, out: Path, inputs: dict[str, str], params: dict, cfg: TrainConfig, base_model: str, source: str,
+    train: Callable[[], TrainResult],
+) -> TrainResult:
+    # Checkpoints carry the hash of the settings *and inputs* that made them: a resume only ever continues the
+    # same run; other settings or changed training data start fresh (issue 20, D1).
+    stamp, fingerprint = out / "checkpoints" / "settings.sha256", sha256_json({"params": params, "inputs": inputs})
+    if stamp.exists() and stamp.read_text() != fingerprint:
+        shutil.rmtree(out / "checkpoints")
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-    stamp.write_text(sha256_json(params))
+    stamp.write_text(fingerprint)
     with ws.stage(STAGE, inputs, params) as run:
         result = train()
+        if result.steps == 0:  # never hand back the untrained base model as "tuned" (issue 20, D6)
+            from embedtune.errors import EmbedtuneError
+
+            raise EmbedtuneError(f"training ran 0 steps on {result.train_rows:,} rows (batch {cfg.batch_size}): "
+                                 "nothing was trained, so there is no tuned model")
         write_model_card(
             result.model_dir, str(base_model), cfg,
             {"training rows": result.train_rows, "from": source, "hard negatives per row": cfg.hard_negatives,

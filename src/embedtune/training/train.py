@@ -77,6 +77,28 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
     )
 
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors")
+
+
+def _complete(checkpoint: Path) -> bool:
+    """Written to the end: the trainer writes ``trainer_state.json`` after the weights and optimizer state."""
+    return (checkpoint / "trainer_state.json").is_file() and any(
+        (checkpoint / w).is_file() or any(checkpoint.glob(f"*/{w}")) for w in WEIGHT_FILES)
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest complete ``checkpoint-N``; incomplete ones (a kill during a save) are removed (issue 20, D2)."""
+    found = []
+    for d in ckpt_dir.glob("checkpoint-*"):
+        step = d.name.removeprefix("checkpoint-")
+        if d.is_dir() and step.isdigit():
+            if _complete(d):
+                found.append((int(step), d))
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+    return str(max(found)[1]) if found else None
+
+
 def train_model(
     base_model: str | Path,
     rows: Sequence[TrainPair],
@@ -93,7 +115,6 @@ def train_model(
     batch, gradients are averaged); only the main process writes the final model and history.
     """
     from sentence_transformers.sentence_transformer import SentenceTransformerTrainer
-    from transformers.trainer_utils import get_last_checkpoint
 
     config = config or TrainConfig()
     out = Path(output_dir)
@@ -127,7 +148,7 @@ def train_model(
         callbacks=[RichProgressCallback()],
     )
     t0 = time.perf_counter()
-    state = trainer.train(resume_from_checkpoint=get_last_checkpoint(str(ckpt_dir)))
+    state = trainer.train(resume_from_checkpoint=last_complete_checkpoint(ckpt_dir))
     seconds = time.perf_counter() - t0
     if config.lora:
         from embedtune.training.lora import merge_lora

@@ -1,0 +1,69 @@
+"""The teacher as a reranker: fuse its signals over each query's first-stage top-N and reorder them.
+
+What it is for: the teacher's own quality, measured the way the student is (``teach`` reports it on the dev
+slice next to the student's; the quality benchmark gives it a row on the test queries), and a reranked system
+for ``baseline`` / ``eval``. Cost: one cross-encoder pass per (query, candidate) when the teacher has one.
+
+Example::
+
+    from embedtune.teach import TeachConfig, plan_teacher
+    from embedtune.teach.reranker import TeacherReranker
+    reranker = TeacherReranker(plan_teacher(TeachConfig()), TeachConfig())
+    run = reranker.rerank({"q1": "what do cats eat?"}, {"q1": {"d1": 0.3, "d2": 0.2}},
+                          {"d1": "Cats eat meat.", "d2": "Paris is in France."})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from embedtune.retrieval.base import Run, ranked
+from embedtune.teach.config import TeachConfig
+from embedtune.teach.score_cache import ScoreCache
+from embedtune.teach.signals import Scorer, fuse, score_pairs
+from embedtune.teach.teachers import TeacherPlan
+
+
+class TeacherReranker:
+    """Reorders each query's top-``top_n`` by the teacher's fused label; the tail keeps first-stage order.
+
+    Args:
+        plan: the resolved teacher (:func:`~embedtune.teach.plan_teacher`).
+        config: teach settings (lengths, batch size, spread).
+        scorers: model signals already loaded (``cross-encoder``, ``dense``); loaded from ``plan`` when None.
+        bm25: a BM25Retriever indexed over the same passages, for the ``bm25`` signal.
+    """
+
+    def __init__(self, plan: TeacherPlan, config: TeachConfig, scorers: Mapping[str, Scorer] | None = None,
+                 bm25=None, ids: list[str] | None = None) -> None:
+        from embedtune.teach.stage import load_scorers
+
+        self.plan, self.config = plan, config
+        self.scorers = dict(scorers) if scorers is not None else load_scorers(plan, config, None)
+        self.bm25, self._row = bm25, {d: i for i, d in enumerate(ids or [])}
+        self.cache = ScoreCache()
+        self.label = plan.name
+
+    def rerank(self, queries: Mapping[str, str], run: Mapping[str, Mapping[str, float]], texts: Mapping[str, str],
+               top_n: int = 20, k: int | None = None) -> Run:
+        """Teacher-ordered head, first-stage tail (below every head score, as ``CrossEncoderReranker`` does)."""
+        heads = {q: ranked(docs) for q, docs in run.items() if q in queries}
+        pairs = [(queries[q], texts[d]) for q, ids in heads.items() for d in ids[:top_n]]
+        raw = {name: score_pairs(name, pairs, scorer, self.cache) for name, scorer in self.scorers.items()}
+        out: Run = {}
+        start = 0
+        for q, ids in heads.items():
+            head = ids[:top_n]
+            signals = [raw[name][start : start + len(head)] for name in self.plan.signals if name in raw]
+            if "bm25" in self.plan.signals and self.bm25 is not None:
+                s = self.bm25.scores(queries[q])
+                signals.append(np.array([s[self._row[d]] for d in head], dtype=np.float32))
+            start += len(head)
+            labels = fuse(signals, self.config.spread) if head else np.zeros(0)
+            scores = {d: float(v) for d, v in zip(head, labels)}
+            floor = min(scores.values(), default=0.0)
+            tail = ids[top_n:k] if k is not None else ids[top_n:]
+            out[q] = {**scores, **{d: floor - 1.0 - i for i, d in enumerate(tail)}}
+        return out
