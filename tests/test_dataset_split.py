@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from embedtune.dataset import SplitConfig, TrainQuery, split_queries
 from embedtune.dataset.leakage import find_near_duplicates
+from embedtune.workspace import read_jsonl
 
 
 def _corpus(n_docs: int = 50, chunks_per_doc: int = 2):
@@ -135,3 +136,39 @@ def test_split_stage_without_queries_says_what_to_run(tmp_path):
     ws.path("queries.jsonl").unlink()
     with pytest.raises(EmbedtuneError, match="run `embedtune generate"):
         build_split(ws)
+
+
+def test_a_chunk_standing_for_an_eval_judged_duplicate_never_reaches_training(tmp_path):
+    """Planted leak: ingest kept doc5's copy of a passage that doc-dup also holds; the eval set judges doc-dup.
+
+    Evaluation credits a hit on that chunk to both documents, so training on it trains on an eval document.
+    """
+    from embedtune.corpus.chunk import Chunk
+    from embedtune.dataset import build_split, load_pairs
+    from embedtune.workspace import write_jsonl
+
+    ws = _workspace(tmp_path)
+    chunks = [Chunk.model_validate(row) for row in read_jsonl(ws.path("chunks.jsonl"))]
+    planted = next(c for c in chunks if c.id == "c5-0")
+    planted.duplicate_doc_ids = ["doc-dup"]
+    write_jsonl(ws.path("chunks.jsonl"), (c.model_dump() for c in chunks))
+    build_split(ws, eval_queries={"u1": "a real user question"}, eval_qrels={"u1": {"doc-dup": 1}})
+    trained = {p for name in ("train_pairs.jsonl", "dev_pairs.jsonl") for q in load_pairs(ws.path(name))
+               for p in q.positive_ids}
+    assert "c5-0" not in trained
+    assert "c5-1" in trained  # doc5 itself is not judged: its other chunk still trains
+
+
+def test_documents_sharing_a_deduplicated_chunk_are_held_out_together():
+    from embedtune.dataset.split import _bucket
+
+    chunk_doc, chunk_source, queries = _corpus()
+    kept = next(d for d in (f"d{i}" for i in range(50)) if _bucket(d, 0, "eval") >= 0.2)
+    dropped = next(f"x{i}" for i in range(1000) if _bucket(f"x{i}", 0, "eval") < 0.2)
+    docs_of: dict = {**chunk_doc, f"{kept}-c0": [kept, dropped]}  # ingest dropped `dropped`'s copy of this chunk
+    result = split_queries(queries, docs_of, chunk_source)
+    assert {kept, dropped} <= result.eval_docs
+    assert f"q-{kept}-c1" in result.eval_queries  # the kept document's other chunk is held out with it
+    assert result.eval_qrels[f"q-{kept}-c0"] == {kept: 1, dropped: 1}
+    trained = {c for q in result.train + result.dev for c in q.positive_ids}
+    assert not {f"{kept}-c0", f"{kept}-c1"} & trained

@@ -34,6 +34,15 @@ class Chunk(BaseModel):
     )
 
     @property
+    def doc_ids(self) -> list[str]:
+        """Every document this chunk stands for: its own first, then those whose copy ingest dropped for it.
+
+        The one chunk -> documents mapping: the split keeps a chunk out of training when any of these is held
+        out, and evaluation credits a hit on it to all of them.
+        """
+        return [self.doc_id, *self.duplicate_doc_ids]
+
+    @property
     def body(self) -> str:
         """The passage without the title line."""
         return self.text.split("\n", 1)[1] if self.title_included else self.text

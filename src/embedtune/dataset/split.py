@@ -60,9 +60,37 @@ def _bucket(doc_id: str, seed: int, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def _groups(docs_of: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
+    """Document -> every document it shares a chunk with, transitively (union-find over ``Chunk.doc_ids``).
+
+    Documents that share a deduplicated chunk hold the same text, so they must land on the same side.
+    """
+    parent: dict[str, str] = {}
+
+    def find(d: str) -> str:
+        while parent.setdefault(d, d) != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    for ds in docs_of.values():
+        for d in ds[1:]:
+            parent[find(d)] = find(ds[0])
+    members: dict[str, set[str]] = {}
+    for ds in docs_of.values():
+        for d in ds:
+            members.setdefault(find(d), set()).add(d)
+    return {d: frozenset(group) for group in members.values() for d in group}
+
+
+def _held_out(docs: set[str], groups: Mapping[str, frozenset[str]], picked: set[str]) -> set[str]:
+    """``picked`` widened to whole groups: one held-out member holds out every document sharing its text."""
+    return {d for d in docs if groups[d] & picked}
+
+
 def split_queries(
     queries: Sequence[TrainQuery],
-    chunk_doc: Mapping[str, str],
+    chunk_doc: Mapping[str, str | Sequence[str]],
     chunk_source: Mapping[str, str],
     config: SplitConfig | None = None,
     eval_queries: Mapping[str, str] | None = None,
@@ -70,30 +98,38 @@ def split_queries(
 ) -> SplitResult:
     """Assign documents to sides, then queries to their positive's side; drop training near-duplicates of eval.
 
+    A query trains only when none of the documents its positives stand for is held out, so a deduplicated chunk
+    that also stands for an eval document never reaches training.
+
     Args:
         queries: candidate training queries, each with its positive chunk ids.
-        chunk_doc: chunk id -> document id. chunk_source: chunk id -> source path (for ``holdout_source``).
+        chunk_doc: chunk id -> its documents (``Chunk.doc_ids``: main first, then duplicates), or one document id.
+        chunk_source: chunk id -> source path of its main document (for ``holdout_source``).
         eval_queries / eval_qrels: real eval queries and document-level judgments, if the user has them.
     """
     cfg = config or SplitConfig()
-    docs = sorted(set(chunk_doc.values()))
-    doc_source = {chunk_doc[c]: s for c, s in chunk_source.items()}
+    docs_of = {c: (d,) if isinstance(d, str) else tuple(d) for c, d in chunk_doc.items()}
+    docs = {d for ds in docs_of.values() for d in ds}
+    groups = _groups(docs_of)
+    doc_source = {docs_of[c][0]: s for c, s in chunk_source.items() if c in docs_of}
     if eval_qrels:
+        # Only the judged documents: a chunk standing for one is still kept out of training (below).
         eval_docs = {d for judged in eval_qrels.values() for d, s in judged.items() if s > 0} if cfg.exclude_eval_docs else set()
         reason = "documents judged relevant in the eval qrels" if cfg.exclude_eval_docs else "none (transductive)"
     elif cfg.holdout_source:
-        eval_docs = {d for d in docs if fnmatch.fnmatch(doc_source.get(d, ""), cfg.holdout_source)}
+        eval_docs = _held_out(docs, groups, {d for d in docs if fnmatch.fnmatch(doc_source.get(d, ""), cfg.holdout_source)})
         reason = f"source matches {cfg.holdout_source!r}"
     else:
-        eval_docs = {d for d in docs if _bucket(d, cfg.seed, "eval") < cfg.eval_fraction}
+        eval_docs = _held_out(docs, groups, {d for d in docs if _bucket(d, cfg.seed, "eval") < cfg.eval_fraction})
         reason = f"{cfg.eval_fraction:.0%} of documents by stable hash"
-    dev_docs = {d for d in docs if d not in eval_docs and _bucket(d, cfg.seed, "dev") < cfg.dev_fraction}
+    rest = docs - eval_docs
+    dev_docs = _held_out(rest, groups, {d for d in rest if _bucket(d, cfg.seed, "dev") < cfg.dev_fraction}) - eval_docs
 
     train: list[TrainQuery] = []
     dev: list[TrainQuery] = []
     synthetic_eval: list[TrainQuery] = []
     for q in queries:
-        sides = {chunk_doc[c] for c in q.positive_ids if c in chunk_doc}
+        sides = {d for c in q.positive_ids for d in docs_of.get(c, ())}
         if not sides:
             continue
         if sides & eval_docs:
@@ -109,7 +145,8 @@ def split_queries(
         out_qrels = {q: dict(j) for q, j in eval_qrels.items() if q in out_queries}
     else:
         out_queries = {q.query_id: q.query for q in synthetic_eval}
-        out_qrels = {q.query_id: {chunk_doc[c]: 1 for c in q.positive_ids if c in chunk_doc} for q in synthetic_eval}
+        # Every document the positive stands for is relevant: evaluation credits a hit on it to all of them.
+        out_qrels = {q.query_id: {d: 1 for c in q.positive_ids for d in docs_of.get(c, ())} for q in synthetic_eval}
 
     eval_texts = list(out_queries.values())
     candidates = train + dev

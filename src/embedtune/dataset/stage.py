@@ -61,8 +61,8 @@ def build_split(
         return None
     chunks = load_chunks(ws)
     queries = _generated_queries(ws)
-    chunk_doc = {c.id: c.doc_id for c in chunks}
-    result = split_queries(queries, chunk_doc, {c.id: c.source for c in chunks}, cfg, eval_queries, eval_qrels)
+    chunk_docs = {c.id: c.doc_ids for c in chunks}  # main + duplicates, as evaluation credits them
+    result = split_queries(queries, chunk_docs, {c.id: c.source for c in chunks}, cfg, eval_queries, eval_qrels)
     if not result.train:
         raise EmbedtuneError(f"{ws.root}: the split left no training queries ({result.report})")
     if not result.eval_queries:
