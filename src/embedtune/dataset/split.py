@@ -117,7 +117,8 @@ def split_queries(
         eval_docs = {d for judged in eval_qrels.values() for d, s in judged.items() if s > 0} if cfg.exclude_eval_docs else set()
         reason = "documents judged relevant in the eval qrels" if cfg.exclude_eval_docs else "none (transductive)"
     elif cfg.holdout_source:
-        eval_docs = _held_out(docs, groups, {d for d in docs if fnmatch.fnmatch(doc_source.get(d, ""), cfg.holdout_source)})
+        matching = {d for d in docs if fnmatch.fnmatch(doc_source.get(d, ""), cfg.holdout_source)}
+        eval_docs = _held_out(docs, groups, matching)
         reason = f"source matches {cfg.holdout_source!r}"
     else:
         eval_docs = _held_out(docs, groups, {d for d in docs if _bucket(d, cfg.seed, "eval") < cfg.eval_fraction})

@@ -236,7 +236,7 @@ def retrain(
     candidate = str(trained_model_dir(round_ws))
 
     docs = [Document(c.id, c.text) for c in chunks]
-    chunk_docs = {c.id: [c.doc_id, *c.duplicate_doc_ids] for c in chunks}
+    chunk_docs = {c.id: c.doc_ids for c in chunks}
     cache = default_cache_dir(ws.root)
     metric = config.gate.metric
     comparisons: dict[str, Comparison | None] = {}

@@ -27,7 +27,8 @@ from embedtune.index.base import Hit, IndexMeta, IndexStore
 from embedtune.index.model import embed_for, load_version_model
 from embedtune.index.queries import Qrels, read_qrels, read_queries
 from embedtune.index.store import open_store
-from embedtune.retrieval.base import Run, ranked
+from embedtune.retrieval.base import Run
+from embedtune.retrieval.maxp import max_passage
 
 DEPTH_FACTOR = 5  # chunks searched per document kept: several chunks of one document often rank together
 
@@ -114,14 +115,10 @@ def _compare_query(qid: str, text: str, live: list[Hit], cand: list[Hit], k: int
 
 def document_run(qids: list[str], hits: list[list[Hit]], k: int) -> Run:
     """Documents ranked by their best chunk (MaxP); a chunk also credits the documents it stood in for."""
-    run: Run = {}
-    for qid, row in zip(qids, hits, strict=True):
-        best: dict[str, float] = {}
-        for h in row:
-            for doc in (h.doc_id or h.id, *h.duplicate_doc_ids):
-                best[doc] = max(best.get(doc, float("-inf")), h.score)
-        run[qid] = {d: best[d] for d in ranked(best)[:k]}
-    return run
+    return {
+        qid: max_passage((((h.doc_id or h.id, *h.duplicate_doc_ids), h.score) for h in row), k)
+        for qid, row in zip(qids, hits, strict=True)
+    }
 
 
 def _quality(qrels: Qrels, qids: list[str], live: list[list[Hit]], cand: list[list[Hit]], k: int,

@@ -10,9 +10,22 @@ Reference: Dai & Callan, "Deeper Text Understanding for IR with Contextual Neura
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from embedtune.retrieval.base import Document, Retriever, Run, ranked
+
+
+def max_passage(hits: Iterable[tuple[Iterable[str], float]], k: int) -> dict[str, float]:
+    """Top-``k`` documents scored by their best chunk, from ``(documents the chunk stands for, score)`` hits.
+
+    The one MaxP rule, shared by retrievers (:class:`MaxPRetriever`) and index versions (``index.shadow``).
+    """
+    best: dict[str, float] = {}
+    for docs, score in hits:
+        for doc in docs:
+            if score > best.get(doc, float("-inf")):
+                best[doc] = score
+    return {d: best[d] for d in ranked(best)[:k]}
 
 
 class MaxPRetriever(Retriever):
@@ -29,12 +42,7 @@ class MaxPRetriever(Retriever):
 
     def search(self, queries: Mapping[str, str], k: int = 100) -> Run:
         chunk_run = self.inner.search(queries, k * self.depth_factor)
-        out: Run = {}
-        for qid, scores in chunk_run.items():
-            best: dict[str, float] = {}
-            for chunk_id, score in scores.items():
-                for doc in self.chunk_docs.get(chunk_id, (chunk_id,)):
-                    if score > best.get(doc, float("-inf")):
-                        best[doc] = score
-            out[qid] = {d: best[d] for d in ranked(best)[:k]}
-        return out
+        return {
+            qid: max_passage(((self.chunk_docs.get(c, (c,)), score) for c, score in scores.items()), k)
+            for qid, scores in chunk_run.items()
+        }
