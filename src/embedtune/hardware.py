@@ -220,12 +220,18 @@ def resolve_dtype(requested: str = "auto", cap: Capability | None = None) -> str
 
 
 def auto_inference(cap: Capability) -> str:
-    """The encoding backend ``auto`` picks (measured, see :mod:`benchmarks.cpu_dtypes`)."""
+    """The encoding backend ``auto`` picks, by ``benchmarks/cpu_dtypes.py`` (all-MiniLM-L6-v2, 2 cores).
+
+    - native bf16: ``openvino-bf16``, the fastest measured on both kinds (AMD EPYC with AVX512-BF16: 3.4x
+      torch fp32, 92 vs 27 docs/s; AMX Xeon: 2.05x plain sentence-transformers, ``benchmarks/encode.py``).
+    - otherwise: ``openvino`` f32, vectors as fp32 (same cache entries as torch): 1.46x torch under
+      ``ONEDNN_MAX_CPU_ISA=AVX2`` emulation, 2.1x on AVX-512. ``onnx-int8`` is faster still (2.14x under
+      emulation, but ONNX Runtime ignores that limit, so not an AVX2 number) and changes vectors: opt in.
+    - a GPU: ``torch`` (the exported backends run on CPU).
+    """
     if cap.cuda:
-        return "torch"  # the exported backends run on CPU only
-    if cap.native_bf16:
-        return "openvino-bf16"
-    return "torch"
+        return "torch"
+    return "openvino-bf16" if cap.native_bf16 else "openvino"
 
 
 def resolve_inference(requested: str | None = "auto", cap: Capability | None = None) -> str:
