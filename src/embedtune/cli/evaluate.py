@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -42,14 +42,6 @@ def _floats(spec: str | None, what: str) -> list[float] | None:
         return [float(x) for x in spec.split(",") if x.strip()]
     except ValueError:
         raise EmbedtuneError(f"{what} must be comma-separated numbers, got {spec!r}") from None
-
-
-def _quiet_libraries() -> None:
-    """Keep the terminal to our own tables and bars: no per-load weight reports or download bars."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
 
 
 def evaluate(
@@ -95,7 +87,7 @@ def evaluate(
     data = load_beir(dataset, split, warn=False)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)
-    _quiet_libraries()
+    quiet_libraries()
     retrievers = build_retrievers(
         model, dense=dense, dims=dim_list, bm25=bm25, hybrid=hybrid, rerank=rerank, rerank_top=rerank_top,
         rrf_k=rrf_k, hybrid_weights=weights, bm25_fields=bm25_fields,
@@ -150,7 +142,7 @@ def baseline(
         for line in verdict["findings"]:
             typer.echo(f"  - {line}")
         return
-    _quiet_libraries()
+    quiet_libraries()
     with ws.stage("baseline", inputs, params) as stage:
         report = run_baseline(
             data.corpus, data.queries, data.qrels, model=model, rerank=rerank, rerank_top=rerank_top,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from embedtune.cli.options import quiet_libraries
 from embedtune.errors import EmbedtuneError
 
 feedback_app = typer.Typer(name="feedback", help="Feedback logs: import your own search logs.",
@@ -70,7 +71,7 @@ def retrain_command(
     updates = {k: v for k, v in {"weighting": weighting, "feedback_share": feedback_share}.items() if v is not None}
     if updates:
         cfg = RetrainConfig.model_validate(cfg.model_dump() | updates)
-    _quiet_libraries()
+    quiet_libraries()
     result = retrain(workspace, feedback, cfg, model=model, console=Console(stderr=True))
     rec = result.record
     for reason in rec.reasons:
@@ -139,7 +140,7 @@ def drift_command(
     if not pairs_path.exists():
         raise EmbedtuneError(f"{pairs_path}: no training queries; run `embedtune split` (or `embedtune run`) first")
     train_queries = [p.query for p in load_pairs(pairs_path)]
-    _quiet_libraries()
+    quiet_libraries()
     encoder = load_embedder(model or current_model(workspace))
     report = drift_report(train_queries, read_log(feedback),
                           lambda texts: encode_texts(encoder, texts, "query", progress=False),
@@ -201,13 +202,6 @@ def ab_report_command(
                                 for m in ("ctr", "mrr")), highlight=False)
     console.print(f"recommendation: {report.recommendation}", highlight=False)
     _save_json(json_out, report.to_json())
-
-
-def _quiet_libraries() -> None:
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
 
 
 def register(app: typer.Typer) -> None:

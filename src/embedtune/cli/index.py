@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -65,7 +65,7 @@ def build(
     ws = workspace or default_workspace(f"index-{name}")
     if corpus is not None:
         _ingest_corpus(corpus, ws, model)
-    _quiet_libraries()
+    quiet_libraries()
     use_ray(ray_address)
     result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend,
                          inference=use_inference(inference))
@@ -97,7 +97,7 @@ def shadow(
     from embedtune.index.shadow_render import print_shadow, shadow_html
     from embedtune.cli.outputs import save_outputs
 
-    _quiet_libraries()
+    quiet_libraries()
     result = shadow_compare(store, live, candidate, queries, qrels=qrels, k=k)
     print_shadow(result)
     save_outputs(json_out, lambda: result.to_json(per_query=True), html_out, lambda: shadow_html(result))
@@ -174,14 +174,6 @@ def status(store: StoreOpt) -> None:
     for row in storage_by_dim(n, cost_dims(rows)):
         cost.add_row(str(row["dim"]), f"{row['bytes per vector']:,}", human_bytes(row["total bytes"]))
     console.print(cost)
-
-
-def _quiet_libraries() -> None:
-    """No per-load weight reports between our progress bars."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
 
 
 def register(app: typer.Typer) -> None:

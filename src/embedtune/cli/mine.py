@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -90,20 +90,12 @@ def mine_command(
         err = e.errors()[0]
         where = f"--{str(err['loc'][0]).replace('_', '-')}: " if err["loc"] else ""
         raise EmbedtuneError(f"invalid mining option: {where}{err['msg']}") from None
-    _quiet_libraries()
+    quiet_libraries()
     use_ray(ray_address)
     result = mine(workspace, config, dataset=dataset, split=split, force=force)
     if not result.report.reused:
         print_mining_summary(result.report, Console())
         typer.echo(f"wrote {result.triplets_path}, {result.report_path.name} and {result.html_path.name}")
-
-
-def _quiet_libraries() -> None:
-    """No per-load weight reports or download bars between our progress bars."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
 
 
 def register(app: typer.Typer) -> None:

@@ -41,3 +41,11 @@ def use_inference(name: str | None) -> str:
         set_default_inference(name)
         os.environ["EMBEDTUNE_INFERENCE"] = name
     return default_inference()
+
+
+def quiet_libraries() -> None:
+    """Keep the terminal to our own tables and bars: no per-load weight reports or download bars."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()

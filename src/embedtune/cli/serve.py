@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, use_inference
+from embedtune.cli.options import InferenceOpt, quiet_libraries, use_inference
 
 from embedtune.errors import EmbedtuneError
 
@@ -114,10 +114,7 @@ def _arms(spec: str | None) -> tuple[str, str] | None:
 
 def _quiet_libraries() -> None:
     """Model loads print nothing; our own swap messages reach the terminal as uvicorn's do."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
+    quiet_libraries()
     log = logging.getLogger("embedtune.serving")
     if not log.handlers:
         handler = logging.StreamHandler()
