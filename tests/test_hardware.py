@@ -100,6 +100,14 @@ def test_doctor_shows_capability_and_auto(cli, on_cpu):
     assert json.loads(cli("doctor", "--json")[1])["auto"]["inference (encoding)"] == "openvino-bf16"
 
 
+def test_doctor_measure_prints_the_ratio(cli, on_cpu, monkeypatch):
+    on_cpu(AVX2_EPYC)
+    monkeypatch.setattr(hardware, "measure_bf16_ratio", lambda: (34.6, 1521.0))  # issue 19's AVX2 EPYC
+    code, out, _ = cli("doctor", "--measure")
+    assert code == 0 and "34.6 ms in fp32, 1521.0 ms in bf16 (43.96x)" in out
+    assert json.loads(cli("doctor", "--measure", "--json")[1])["measured"]["bf16_over_fp32"] == 43.96
+
+
 def test_progress_prints_lines_when_not_a_terminal(monkeypatch, capsys):
     from embedtune import progress
 

@@ -5,6 +5,7 @@ without native bf16 is the usual cause). Example::
 
     embedtune doctor            # a table
     embedtune doctor --json     # the record that manifests and benchmark results store
+    embedtune doctor --measure  # also time a bf16 vs fp32 matmul here (about a second)
 """
 
 from __future__ import annotations
@@ -35,15 +36,21 @@ def _yes(flag: bool) -> str:
 
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the capability record and auto choices as JSON.")] = False,
+    measure: Annotated[bool, typer.Option("--measure", help="Time a bf16 vs fp32 matmul on this CPU (~1 s).")] = False,
 ) -> None:
     """Show the CPU (model, torch kernel level, bf16 / int8 instructions), any GPU, and what `auto` picks."""
     from embedtune.encoding import default_inference
 
     cap = hardware.detect()  # looked up at call time (tests mock it)
     choices = auto_choices(cap)
+    timing = None
+    if measure:
+        fp32_ms, bf16_ms = hardware.measure_bf16_ratio()
+        timing = {"matmul_512x576x1536_fp32_ms": round(fp32_ms, 2), "bf16_ms": round(bf16_ms, 2),
+                  "bf16_over_fp32": round(bf16_ms / fp32_ms, 2)}
     if as_json:
-        typer.echo(json.dumps({"capability": cap.record(), "auto": choices, "inference_default": default_inference()},
-                              indent=2))
+        record = {"capability": cap.record(), "auto": choices, "inference_default": default_inference()}
+        typer.echo(json.dumps(record | ({"measured": timing} if timing else {}), indent=2))
         return
     console = make_console()
     hw = Table(title="This machine", show_header=False)
@@ -68,6 +75,9 @@ def doctor(
     console.print(auto)
     console.print(f"encoding default for this shell: {default_inference()} "
                   "(--inference, $EMBEDTUNE_INFERENCE, else torch)", highlight=False)
+    if timing:
+        console.print(f"measured here: a 512x576 @ 576x1536 matmul takes {timing['matmul_512x576x1536_fp32_ms']} ms "
+                      f"in fp32, {timing['bf16_ms']} ms in bf16 ({timing['bf16_over_fp32']}x)", highlight=False)
     if not cap.native_bf16:
         console.print("[yellow]no native bf16:[/] keep bf16 settings on auto (bf16 here is emulated, ~44x slower "
                       "for a matmul on an AVX2-only EPYC)", highlight=False)
