@@ -99,26 +99,33 @@ def run_gate(
 
     base_state = base.state_dict()
     work = copy.deepcopy(tuned)
+
+    def candidate(alpha: float) -> Any:
+        if alpha == 1.0:
+            return tuned
+        work.load_state_dict(interpolate_state_dicts(base_state, tuned.state_dict(), alpha))
+        return work
+
     cand_dev: dict[float, Any] = {}
-    cand_ood: dict[float, Any] = {}
     for alpha in sorted(alphas):
-        model = tuned
-        if alpha != 1.0:
-            work.load_state_dict(interpolate_state_dicts(base_state, tuned.state_dict(), alpha))
-            model = work
-            if cfg.keep_grid:
-                _save(work, out / f"merged-alpha{alpha:g}")
+        model = candidate(alpha)
+        if cfg.keep_grid and alpha != 1.0:
+            _save(model, out / f"merged-alpha{alpha:g}")
         cand_dev[alpha] = scores(model, dev) or {d: {} for d in dims}
-        if ood is not None:
-            cand_ood[alpha] = scores(model, ood)
+    cand_ood: dict[float, Any] = {}
+    if ood is not None:
+        # Out of domain: tuned always (the report shows what training cost), merges only if dev has not
+        # already refused them, which saves their encoding.
+        on_dev = decide(base_dev, cand_dev, cfg)
+        for c in on_dev.candidates:
+            if c.passes or c.alpha == 1.0:
+                cand_ood[c.alpha] = scores(candidate(c.alpha), ood)
 
     result = decide(base_dev, cand_dev, cfg, base_ood=base_ood, candidates_ood=cand_ood or None,
                     ood_name=ood.name if ood else None)
     if result.delivered == "merged":
-        alpha = result.chosen_alpha
-        assert alpha is not None
-        work.load_state_dict(interpolate_state_dicts(base_state, tuned.state_dict(), alpha))
-        _save(work, out / MERGED_DIR)
+        assert result.chosen_alpha is not None
+        _save(candidate(result.chosen_alpha), out / MERGED_DIR)
         result.delivered_model = str(out / MERGED_DIR)
     elif result.delivered == "tuned":
         result.delivered_model = str(tuned_dir)
