@@ -92,6 +92,39 @@ def load_queries(path: str | Path) -> dict[str, str]:
     return queries
 
 
+def read_queries_file(path: str | Path, *, need_ids: bool = True) -> dict[str, str]:
+    """``{query id: text}`` of a BEIR ``queries.jsonl`` (``_id``, ``text``) or a text file, one query a line.
+
+    The one reader of user-given query files (shadow comparison queries, prompt examples, eval queries to keep
+    out of training). Blank queries are skipped; lines of a text file get ids ``"1"``, ``"2"``, ... (their
+    numbers among the non-blank lines); ``.jsonl`` rows get their line numbers when ``need_ids`` is off.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "queries file not found")
+    if p.suffix == ".jsonl":
+        rows: list[tuple[str, str]] = []
+        for line, row in enumerate(read_jsonl(p), 1):
+            if not isinstance(row.get("text"), str):
+                raise InputError(p, 'expected a "text" field on each line', line=line)
+            qid = row.get("_id") if need_ids else line
+            if qid is None or str(qid) == "":
+                raise InputError(p, "query without an _id", line=line)
+            rows.append((str(qid), row["text"]))
+        queries = {q: t for q, t in rows if t.strip()}
+    else:
+        try:
+            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+        except UnicodeDecodeError:
+            raise InputError(p, "not UTF-8 text") from None
+        except OSError as e:
+            raise InputError(p, f"cannot read ({e})") from None
+        queries = {str(i): ln for i, ln in enumerate((ln for ln in lines if ln), 1)}
+    if not queries:
+        raise InputError(p, "no queries in file")
+    return queries
+
+
 def load_qrels(path: str | Path) -> Qrels:
     """``{query id: {doc id: grade}}`` of a qrels TSV (negative grades become 0, i.e. judged non-relevant)."""
     qrels: Qrels = {}
