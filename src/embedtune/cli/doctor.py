@@ -35,7 +35,7 @@ def _yes(flag: bool) -> str:
 
 
 def doctor(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the capability record and auto choices as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the capability and auto choices as JSON.")] = False,
     measure: Annotated[bool, typer.Option("--measure", help="Time a bf16 vs fp32 matmul on this CPU (~1 s).")] = False,
 ) -> None:
     """Show the CPU (model, torch kernel level, bf16 / int8 instructions), any GPU, and what `auto` picks."""
