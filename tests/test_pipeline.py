@@ -42,12 +42,13 @@ def _config(beir, model) -> RunConfig:
         "mining": {"num_negatives": 2},
         "teach": {"teacher": "fusion", "dense": "base", "max_rows": 96, "dev_queries": 10},
         "train": {"max_rows": 96, "batch_size": 16, "learning_rate": 5e-4, "matryoshka_dims": [32, 16]},
+        "gate": {"alphas": [0.5, 1.0], "ood_max_queries": 20, "ood_max_docs": 100},
         "report": {"hybrid": False, "rerank": None},
     })
     return cfg
 
 
-STAGES = ["ingest", "generate", "split", "baseline", "mine", "teach", "train"]
+STAGES = ["ingest", "generate", "split", "baseline", "mine", "teach", "train", "gate"]
 
 
 def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, tiny_model_dir, monkeypatch):
@@ -56,7 +57,7 @@ def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, t
     cfg = _config(small_beir, tiny_model_dir)
     ws = tmp_path / "ws"
     targets = {"ingest": "ingest", "generate": "generate_queries", "split": "build_split", "baseline": "_baseline",
-               "mine": "mine", "teach": "teach", "train": "train_stage"}
+               "mine": "mine", "teach": "teach", "train": "train_stage", "gate": "gate_stage"}
     finished: dict[str, str] = {}
     for stage in STAGES:  # each run dies in the next stage; the ones before it must not run again
         original = getattr(pipeline, targets[stage])
@@ -79,6 +80,9 @@ def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, t
     assert all(manifest[s]["status"] == "done" for s in STAGES)
     assert all(manifest[s]["finished_at"] == at for s, at in finished.items())
 
+    gate = json.loads((ws / "gate" / "gate.json").read_text())
+    assert gate["delivered"] in ("tuned", "merged", "base") and result.exit_code == (3 if gate["delivered"] == "base" else 0)
+    assert result.delivered_base == (gate["delivered"] == "base")
     report = json.loads((ws / "eval_report.json").read_text())
     assert [row["dim"] for row in report["tuned_vs_base"]] == [32, 16]
     assert {"dense:base@32", "dense:tuned@16", "bm25"} <= set(report["runs"])

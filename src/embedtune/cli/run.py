@@ -15,7 +15,8 @@ QUICK = {  # smoke-test sizes: minutes on 2 cores, proves the plumbing, not the 
     "generate": {"backend": "none"},
     "mining": {"num_negatives": 1},
     "train": {"max_rows": 256, "batch_size": 32},
-    "report": {"hybrid": False},
+    "teach": {"max_rows": 320, "dev_queries": 30},
+    "report": {"hybrid": False, "rerank": None},
 }
 
 
@@ -52,7 +53,9 @@ def run(
     if quick:
         for section, values in QUICK.items():
             updates[section] = getattr(cfg, section).model_copy(update=values)
-    run_pipeline(cfg.model_copy(update=updates), workspace)
+    result = run_pipeline(cfg.model_copy(update=updates), workspace)
+    if result.exit_code:  # the gate kept the base model: scripts see it in the exit status
+        raise typer.Exit(result.exit_code)
 
 
 def init(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from embedtune.corpus.config import IngestConfig
 from embedtune.dataset.split import SplitConfig
 from embedtune.encoding.base import Inference
+from embedtune.gate import GateConfig as RunGateConfig
 from embedtune.mining.config import MiningConfig
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.querygen.generate import GenerateConfig
@@ -77,6 +78,11 @@ class RunConfig(BaseModel):
     teach: TeachConfig = Field(default_factory=TeachConfig)
     train: TrainConfig = Field(default_factory=_train_default)
     rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
+    gate: RunGateConfig = Field(
+        default_factory=lambda: RunGateConfig(alphas=[0.5, 1.0]),
+        description="After training: merge base and tuned, keep base when nothing beats it on dev (embedtune.gate). "
+        "Two alphas by default (each costs a dev + out-of-domain encoding on 2 cores).",
+    )
     report: ReportConfig = Field(default_factory=ReportConfig)
     inference: Inference = Field(
         default="torch",

@@ -23,6 +23,7 @@ from embedtune.evaluation.model_comparison import ModelComparison, compare_base_
 from embedtune.hashing import fingerprint_paths
 from embedtune.mining import mine, print_mining_summary
 from embedtune.pipeline.config import RunConfig
+from embedtune.pipeline.gate_stage import gate_stage
 from embedtune.querygen import generate_queries, print_report
 from embedtune.retrieval.base import Document
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
@@ -38,10 +39,20 @@ EVAL_SPLIT_QUERIES = "eval_split_queries.jsonl"
 
 @dataclass
 class PipelineResult:
+    """What a run produced. ``model_dir`` is the delivered model's folder (the trained one when the gate kept base,
+    with ``delivered_base`` set: then deliver the base model)."""
+
     model_dir: Path
     comparison: ModelComparison | None
     report_html: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    gate: dict | None = None
+    delivered_base: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a tuned (or merged) model is delivered, 3 when the gate kept the base model."""
+        return int(self.gate["exit_code"]) if self.gate else 0
 
 
 def _round_workspace(ws: Workspace, n: int) -> Workspace:
@@ -128,13 +139,42 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
         model_dir = trained_model_dir(round_ws)
     assert model_dir is not None
 
-    comparison = timed("evaluate", _evaluate, ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir)
+    dims = _report_dims(config, base)
+    gate = None
+    delivered, candidate = base, model_dir
+    if config.gate.enabled:
+        gate = timed("gate", gate_stage, ws, config.gate, base, model_dir, dims, config.train.seed)
+        _print_gate(gate, console)
+        if gate["delivered"] != "base":
+            delivered = candidate = Path(gate["delivered_model"])
+    else:
+        delivered = model_dir
+    # Base against what is delivered; when the gate keeps base, against the refused model, to show why.
+    comparison = timed("evaluate", _evaluate, ws, docs, chunk_docs, queries, qrels, base, candidate, dims, config,
+                       cache_dir)
     _print_comparison(comparison, console)
-    write_model_card(model_dir, base, config.train_config(), {"eval queries": comparison.evaluation.n_queries},
+    write_model_card(candidate, base, config.train_config(), {"eval queries": comparison.evaluation.n_queries},
                      comparison.dims, comparison.rows())
     write_json(ws.path("timings.json"), timings)
-    console.print(f"tuned model: [bold]{model_dir}[/]   report: [bold]{ws.path('report.html')}[/]")
-    return PipelineResult(model_dir, comparison, ws.path("report.html"), timings)
+    shown = delivered if isinstance(delivered, Path) else f"{base} (the base model: nothing beat it)"
+    console.print(f"delivered model: [bold]{shown}[/]   report: [bold]{ws.path('report.html')}[/]")
+    return PipelineResult(delivered if isinstance(delivered, Path) else model_dir, comparison, ws.path("report.html"),
+                          timings, gate, delivered_base=not isinstance(delivered, Path))
+
+
+def _report_dims(config: RunConfig, base: str) -> list[int]:
+    from embedtune.models import load_embedder
+
+    if config.report.dims:
+        return list(config.report.dims)
+    full = load_embedder(base, inference="torch").get_embedding_dimension()
+    return config.train.resolved_dims(full) or [full]
+
+
+def _print_gate(gate: dict, console: Console) -> None:
+    console.rule("[bold]gate: what this run delivers")
+    for line in gate.get("explanation", []):
+        console.print(line, highlight=False)
 
 
 def _check_dims(config: RunConfig) -> None:
@@ -189,10 +229,7 @@ def _resolve(model: str) -> Path:
     return resolve_model(model)
 
 
-def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, config, cache_dir) -> ModelComparison:
-    from embedtune.models import load_embedder
-
-    dims = config.report.dims or config.train.resolved_dims(load_embedder(base, inference="torch").get_embedding_dimension())
+def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, dims, config, cache_dir) -> ModelComparison:
     comparison = compare_base_and_tuned(
         docs, queries, qrels, base, model_dir, dims, chunk_docs=chunk_docs, bm25=config.report.bm25,
         hybrid=config.report.hybrid, cache_dir=cache_dir, dataset=ws.root.name, split="eval",

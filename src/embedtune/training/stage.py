@@ -64,7 +64,9 @@ def _rows(ws: Workspace, texts: dict[str, str], triplets: bool, distill: bool) -
     ], "train_pairs.jsonl"
 
 
-def _dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | None:
+def dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | None:
+    """A seeded sample of the dev slice (``dev_pairs.jsonl``) against its positives plus random distractors; the
+    slice that picks the best checkpoint and that the gate judges on (never the eval split)."""
     path = ws.path("dev_pairs.jsonl")
     dev = load_pairs(path) if path.exists() else []
     if not dev:
@@ -115,7 +117,7 @@ def train_stage(
 
     def train() -> TrainResult:
         return train_model(
-            base_model, rows, out, cfg, eval_split=_dev_split(ws, texts, cfg.seed),
+            base_model, rows, out, cfg, eval_split=dev_split(ws, texts, cfg.seed),
             negatives_pool=list(texts.values()),
             n_negatives=0 if source == "train_pairs.jsonl"
             else max((len(r.negatives) for r in rows), default=0) if distill else cfg.hard_negatives,

@@ -1,0 +1,42 @@
+"""The ``gate`` stage of ``embedtune run``: after training, decide what the run delivers (issue 22).
+
+Wraps :func:`embedtune.gate.run_gate` as a recorded, skip-when-current stage: inputs are the trained model's
+files and the dev slice, outputs ``gate/gate.json`` and the delivered merge (``gate/merged``) when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from embedtune.gate import GateConfig, run_gate
+from embedtune.hashing import fingerprint_paths
+from embedtune.models import resolve_model
+from embedtune.retrieval.embedding_cache import model_fingerprint
+from embedtune.workspace import Workspace
+
+STAGE = "gate"
+GATE_DIR = "gate"
+
+
+def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, dims: list[int], seed: int) -> dict[str, Any]:
+    """``gate.json`` of a current or new gate run; ``delivered_model`` is the folder (or base's) to use."""
+    from embedtune.corpus import load_chunks
+    from embedtune.training.stage import dev_split
+
+    files = [f for f in sorted(tuned_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
+    inputs = fingerprint_paths([*files, ws.path("dev_pairs.jsonl"), ws.path("chunks.jsonl")])
+    params = {"gate": config.model_dump(mode="json"), "base": model_fingerprint(resolve_model(base)), "dims": dims,
+              "seed": seed}
+    result_file = ws.path(f"{GATE_DIR}/gate.json")
+    if ws.is_current(STAGE, inputs, params) and result_file.exists():
+        return json.loads(result_file.read_text(encoding="utf-8"))
+    with ws.stage(STAGE, inputs, params) as run:
+        texts = {c.id: c.text for c in load_chunks(ws)}
+        result = run_gate(base, tuned_dir, dev_split(ws, texts, seed), dims, config, ws.path(GATE_DIR))
+        for f in sorted(ws.path(GATE_DIR).rglob("*")):
+            if f.is_file():
+                run.add_output(str(f.relative_to(ws.root)))
+        run.record.summary = {"delivered": result.delivered, "alpha": result.chosen_alpha, "exit_code": result.exit_code}
+        return result.to_json()
