@@ -24,6 +24,14 @@ from embedtune.dataset.leakage import find_near_duplicates
 
 
 class SplitConfig(BaseModel):
+    """How the split holds documents out: a hashed share or a source pattern, a dev slice, a real eval set's rule.
+
+    Example::
+
+        from embedtune import SplitConfig, split
+        split("embedtune-runs/default", SplitConfig(eval_fraction=0.2, holdout_source="archive/*"))
+    """
+
     eval_fraction: float = Field(default=0.2, ge=0.0, lt=1.0, description="Share of documents held out for eval (no real eval set).")
     dev_fraction: float = Field(default=0.1, ge=0.0, lt=1.0, description="Share of training documents kept for checkpoint selection.")
     holdout_source: str | None = Field(default=None, description="Glob on chunk source paths: matching documents go to eval.")

@@ -52,7 +52,18 @@ def build_split(
     eval_queries: dict[str, str] | None = None,
     eval_qrels: dict[str, dict[str, int]] | None = None,
 ) -> SplitResult | None:
-    """Run the split stage; returns None when it is already current."""
+    """Run the split stage (after ``generate``); returns None when it is already current.
+
+    Every document goes to one side, a query follows the documents its positives stand for
+    (:attr:`~embedtune.corpus.chunk.Chunk.doc_ids`), and training queries that near-duplicate an eval query are
+    dropped. With ``eval_qrels`` (a real eval set) those queries are the eval set.
+
+    Example::
+
+        from embedtune import SplitConfig, load_pairs, split
+        split("embedtune-runs/default", SplitConfig(eval_fraction=0.2))
+        train = load_pairs("embedtune-runs/default/train_pairs.jsonl")
+    """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or SplitConfig()
     inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("queries.jsonl")])
