@@ -37,6 +37,7 @@ def _config(beir, model) -> RunConfig:
     cfg = RunConfig.model_validate({
         "corpus": [str(beir)],
         "base_model": str(model),
+        "inference": "torch",  # exact fp32 vectors whatever this CPU's auto backend is
         "eval": {"dataset": str(beir), "split": "test"},
         "generate": {"backend": "none", "filters": {"encoder": None}},
         "mining": {"num_negatives": 2},

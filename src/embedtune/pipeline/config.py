@@ -85,10 +85,11 @@ class RunConfig(BaseModel):
     )
     report: ReportConfig = Field(default_factory=ReportConfig)
     inference: Inference = Field(
-        default="torch",
+        default="auto",
         description=(
-            "How every stage but training encodes: torch, torch-bf16 (AMX), onnx, onnx-int8 (VNNI), openvino, "
-            "openvino-bf16 (fastest with AMX)."
+            "How every stage but training encodes: auto (the fastest exact-enough backend on this CPU: openvino-bf16 "
+            "with native bf16, openvino elsewhere; see `embedtune doctor`), torch, torch-bf16, onnx, onnx-int8, "
+            "openvino, openvino-bf16."
         ),
     )
 

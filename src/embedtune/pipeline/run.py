@@ -20,6 +20,7 @@ from embedtune.dataset import build_split
 from embedtune.encoding import set_default_inference
 from embedtune.evaluation.beir import load_beir, load_qrels, load_queries
 from embedtune.evaluation.model_comparison import ModelComparison, compare_base_and_tuned, comparison_html
+from embedtune.hardware import resolve_inference
 from embedtune.hashing import fingerprint_paths
 from embedtune.mining import mine, print_mining_summary
 from embedtune.pipeline.config import RunConfig
@@ -90,7 +91,8 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
     corpus = config.corpus or [scifact_sample()]
     eval_dataset = config.eval.dataset or (scifact_sample() if not config.corpus else None)
     cache_dir = default_cache_dir(ws.root)
-    set_default_inference(config.inference)  # every stage that loads an encoder, training excepted
+    inference = resolve_inference(config.inference)  # "auto" -> this CPU's backend, recorded by its real name
+    set_default_inference(inference)  # every stage that loads an encoder, training excepted
     _check_dims(config)
 
     def timed(name: str, fn, *args, **kwargs):
@@ -128,7 +130,7 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
         miner = base if model_dir is None else str(model_dir)
         if config.mine:
             mined = timed(f"mine (round {n})", mine, round_ws,
-                          config.mining.model_copy(update={"model": miner, "inference": config.inference}))
+                          config.mining.model_copy(update={"model": miner, "inference": inference}))
             print_mining_summary(mined.report, console)
         if config.teaching():
             taught = timed(f"teach (round {n})", teach, round_ws, config.teach, base)
@@ -209,8 +211,9 @@ def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, con
     params = {"model": model_fingerprint(_resolve(base)), "rerank": rerank}
     if rerank is not None:  # absent without a reranker, so workspaces from before rerank_top stay current
         params["rerank_top"] = config.report.rerank_top
-    if config.inference != "torch":  # absent for torch, so existing workspaces stay current
-        params["inference"] = config.inference
+    inference = resolve_inference(config.inference)
+    if inference != "torch":  # absent for torch, so existing workspaces stay current
+        params["inference"] = inference
     if ws.is_current("baseline", inputs, params):
         console.print("baseline is current, skipping")
         return

@@ -44,7 +44,9 @@ class TrainConfig(BaseModel):
     max_seq_length: int | None = Field(
         default=None, ge=8, description="Truncate training inputs (speed); the saved model keeps its own limit."
     )
-    bf16: bool = Field(default=False, description="bf16 autocast (fast on CPUs with AMX and on GPUs).")
+    bf16: bool | Literal["auto"] = Field(
+        default="auto", description="bf16 autocast: auto (on with AMX / AVX512-BF16 or a bf16 GPU), true, false."
+    )
     lora: bool = False
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)

@@ -47,7 +47,10 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
     every = config.eval_every_steps or max(1, steps_per_epoch)
     # accelerate treats torchrun's processes as multi-CPU DDP (gloo), and allows bf16 autocast without a GPU,
     # only when told the run is on CPU.
-    use_cpu = (world_size() > 1 or config.bf16) and not torch.cuda.is_available()
+    from embedtune.hardware import resolve_bf16
+
+    bf16 = resolve_bf16(config.bf16)  # auto: only where the hardware runs bf16 natively (issue 19)
+    use_cpu = (world_size() > 1 or bf16) and not torch.cuda.is_available()
     return SentenceTransformerTrainingArguments(
         use_cpu=use_cpu,
         output_dir=str(out),
@@ -56,7 +59,7 @@ def _training_args(config: TrainConfig, out: Path, steps_per_epoch: int, has_eva
         per_device_eval_batch_size=64,
         learning_rate=config.resolved_lr(),
         warmup_steps=config.warmup_ratio,  # transformers 5 reads a float < 1 as a ratio of the total steps
-        bf16=config.bf16,
+        bf16=bf16,
         # Identical texts in one batch would be false in-batch negatives.
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         eval_strategy="steps" if has_eval else "no",

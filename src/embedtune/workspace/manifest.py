@@ -28,6 +28,9 @@ class StageRecord(BaseModel):
     seconds: float | None = None
     summary: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    machine: dict[str, Any] = Field(
+        default_factory=dict, description="CPU model and capabilities the stage ran on (timings depend on them)"
+    )
 
 
 class Manifest(BaseModel):

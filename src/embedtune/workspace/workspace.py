@@ -146,7 +146,10 @@ class Workspace:
 
     @contextmanager
     def _stage(self, name: str, inputs: dict[str, str], params: dict[str, Any]) -> Iterator[StageRun]:
-        record = StageRecord(name=name, inputs=self._portable(inputs), params=params, params_hash=sha256_json(params))
+        from embedtune.hardware import capability_record
+
+        record = StageRecord(name=name, inputs=self._portable(inputs), params=params, params_hash=sha256_json(params),
+                             machine=capability_record())
         self._save(record)
         run = StageRun(self, record)
         t0 = time.perf_counter()
