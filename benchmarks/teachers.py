@@ -55,6 +55,9 @@ def _config(dataset: Path, name: str, transductive: bool):
     for section, value in spec.items():
         if isinstance(value, dict):
             setattr(cfg, section, getattr(cfg, section).model_copy(update=value))
+    # The recipes are compared as trained; the gate (which may deliver a merge or base) is measured on its own.
+    cfg.gate = cfg.gate.model_copy(update={"enabled": False})
+    cfg.report = cfg.report.model_copy(update={"rerank": None})  # the teacher row is the reranker here
     return cfg
 
 
@@ -83,7 +86,7 @@ def teacher_row(ws: Path, console: Console) -> dict:
     t0 = time.perf_counter()
     chunks = load_chunks(ws)
     docs = [Document(c.id, c.text) for c in chunks]
-    doc_of = {c.id: [c.doc_id, *c.duplicate_doc_ids] for c in chunks}
+    doc_of = {c.id: list(c.doc_ids) for c in chunks}
     queries, qrels = load_queries(ws / "eval/queries.jsonl"), load_qrels(ws / "eval/qrels.tsv")
     queries = {q: t for q, t in queries.items() if q in qrels}
     cfg = TeachConfig(teacher="ensemble")

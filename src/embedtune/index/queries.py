@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from embedtune.errors import InputError
-from embedtune.evaluation.beir import load_qrels, load_queries
+from embedtune.evaluation.beir import load_qrels, read_queries_file
 
 Qrels = dict[str, dict[str, int]]
 
@@ -15,20 +15,7 @@ def read_queries(path: str | Path) -> dict[str, str]:
 
     Lines of a text file get ids ``"1"``, ``"2"``, ... (their line numbers among the non-blank lines).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such queries file")
-    if p.suffix == ".jsonl":
-        queries = {q: t for q, t in load_queries(p).items() if t.strip()}
-    else:
-        try:
-            lines = [line.strip() for line in p.read_text(encoding="utf-8").splitlines()]
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(p, f"cannot read ({e})") from None
-        queries = {str(i): line for i, line in enumerate((ln for ln in lines if ln), 1)}
-    if not queries:
-        raise InputError(p, "no queries in the file")
-    return queries
+    return read_queries_file(path)
 
 
 def read_qrels(path: str | Path, queries: dict[str, str]) -> Qrels:

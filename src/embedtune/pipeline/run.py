@@ -72,7 +72,7 @@ def _eval_set(ws: Workspace) -> tuple[dict[str, str], dict[str, dict[str, int]]]
 
 def _chunk_docs(ws: Workspace) -> tuple[list[Document], dict[str, list[str]]]:
     chunks = load_chunks(ws)
-    return [Document(c.id, c.text) for c in chunks], {c.id: [c.doc_id, *c.duplicate_doc_ids] for c in chunks}
+    return [Document(c.id, c.text) for c in chunks], {c.id: list(c.doc_ids) for c in chunks}
 
 
 def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None) -> PipelineResult:

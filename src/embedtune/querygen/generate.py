@@ -45,7 +45,9 @@ REJECTED_FILE = "querygen_rejected.jsonl"
 FORMAT = 1  # bump when the query format or an algorithm changes, so old results are not reused
 CHARS_PER_TOKEN = 4
 TOKENS_PER_QUERY = 24  # a query of ~15 words plus JSON quoting, for the cost estimate
-LOCAL_QUERIES_PER_SECOND = 1.0  # SmolLM2-135M, bf16, batches of 16, 2 shared cores: 0.7-2.2 measured
+# SmolLM2-135M on 2 cores, batches of 16: bf16 where the CPU has it natively (AMX / AVX512-BF16) 2.2-6 queries/s
+# measured, fp32 ~1 (benchmarks/cpu_dtypes.py). The progress lines then correct the estimate as batches finish.
+LOCAL_QUERIES_PER_SECOND = {"bfloat16": 2.0, "float32": 1.0}
 DEFAULT_PASSAGE_CHARS = {"local": 900, "openai": 4000}  # tiny models lose the thread on long prompts
 
 
@@ -244,8 +246,16 @@ def estimate(jobs: Sequence[Job], cached: set[str], backend: QueryBackend, confi
     if backend.name == "openai":
         est.cost_usd = (prompt_tokens * config.openai.price_in + completion_tokens * config.openai.price_out) / 1e6
     else:
-        est.seconds = sum(j.request.n for j in new) / LOCAL_QUERIES_PER_SECOND
+        est.seconds = sum(j.request.n for j in new) / local_rate(backend)
     return est
+
+
+def local_rate(backend: QueryBackend) -> float:
+    """Queries per second a local writer is expected to reach on this CPU, by the dtype ``auto`` picks here."""
+    from embedtune.hardware import resolve_dtype
+
+    dtype = resolve_dtype(getattr(backend, "dtype", "auto"))
+    return LOCAL_QUERIES_PER_SECOND.get(dtype, LOCAL_QUERIES_PER_SECOND["float32"])
 
 
 def format_estimate(est: Estimate, backend: QueryBackend) -> str:
@@ -258,7 +268,7 @@ def format_estimate(est: Estimate, backend: QueryBackend) -> str:
         line += f" = ~${est.cost_usd:.4f}" if est.cost_usd else " (give --price-in/--price-out for a cost)"
     elif est.seconds:
         took = f"{est.seconds:.0f} s" if est.seconds < 90 else f"{est.seconds / 60:.0f} min"
-        line += f"; roughly {took} on CPU (about {LOCAL_QUERIES_PER_SECOND:g} query/s)"
+        line += f"; roughly {took} on this CPU (about {local_rate(backend):g} query/s)"
     return line
 
 

@@ -72,7 +72,7 @@ def labelled_queries(chunks: list[Chunk], path: str | Path, split: str = "train"
     """
     by_doc: dict[str, list[Chunk]] = defaultdict(list)
     for c in chunks:
-        for d in (c.doc_id, *c.duplicate_doc_ids):
+        for d in c.doc_ids:
             by_doc[d].append(c)
     queries: list[Query] = []
     missing = 0

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from embedtune.errors import InputError
+from embedtune.evaluation.beir import read_queries_file
 from embedtune.hashing import sha256_text
-from embedtune.workspace import read_jsonl
 
 
 class Query(BaseModel):
@@ -43,21 +42,4 @@ def query_id(chunk_id: str, style: str, backend: str, text: str) -> str:
 
 def read_query_texts(path: str | Path) -> list[str]:
     """Query texts from a BEIR ``queries.jsonl`` (``text`` field) or a plain file with one query per line."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "queries file not found")
-    if path.suffix == ".jsonl":
-        texts = []
-        for i, row in enumerate(read_jsonl(path), 1):
-            if not isinstance(row.get("text"), str):
-                raise InputError(path, 'expected a "text" field on each line', line=i)
-            texts.append(row["text"])
-    else:
-        try:
-            texts = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            raise InputError(path, "not UTF-8 text") from None
-    queries = [" ".join(t.split()) for t in texts if t.strip()]
-    if not queries:
-        raise InputError(path, "no queries in file")
-    return queries
+    return [" ".join(t.split()) for t in read_queries_file(path, need_ids=False).values()]
