@@ -9,6 +9,7 @@ import typer
 
 from embedtune.cli.options import quiet_libraries
 from embedtune.errors import EmbedtuneError
+from embedtune.progress import make_console
 
 feedback_app = typer.Typer(name="feedback", help="Feedback logs: import your own search logs.",
                            no_args_is_help=True)
@@ -62,7 +63,6 @@ def retrain_command(
         "--feedback-share", text="Share of training rows from feedback, 0-1 (overrides the config).")] = None,
 ) -> None:
     """Train the next model version on IPW-weighted clicks + synthetic pairs; promote it only if it does not regress."""
-    from rich.console import Console
 
     from embedtune.feedback.retrain import retrain
     from embedtune.feedback.retrain_config import RetrainConfig, load_retrain_config
@@ -72,7 +72,7 @@ def retrain_command(
     if updates:
         cfg = RetrainConfig.model_validate(cfg.model_dump() | updates)
     quiet_libraries()
-    result = retrain(workspace, feedback, cfg, model=model, console=Console(stderr=True))
+    result = retrain(workspace, feedback, cfg, model=model, console=make_console(stderr=True))
     rec = result.record
     for reason in rec.reasons:
         typer.echo(f"  {reason}")
@@ -88,7 +88,6 @@ def history_command(
     json_out: Annotated[Path | None, _opt("--json", text="Write the history as JSON here.")] = None,
 ) -> None:
     """Show every retraining round: data, propensities, metrics and whether it was promoted."""
-    from rich.console import Console
     from rich.table import Table
 
     from embedtune.feedback.history import load_history
@@ -110,7 +109,7 @@ def history_command(
         table.add_row(str(r.round), r.finished_at[:19], f"{r.searches.get('train', 0):,}/{r.searches.get('holdout', 0):,}",
                       f"{r.pairs.get('click_pairs', 0):,}", cell(r.metrics.get("golden")),
                       cell(r.metrics.get("feedback")), "[green]yes[/]" if r.promoted else "[red]no[/]")
-    console = Console()
+    console = make_console()
     console.print(table)
     console.print(f"current model: {history.current_model}", highlight=False)
     last = history.rounds[-1]
@@ -168,7 +167,6 @@ def ab_report_command(
     json_out: Annotated[Path | None, _opt("--json", text="Write the report as JSON here.")] = None,
 ) -> None:
     """Per-arm CTR and MRR of clicks with confidence intervals, a significance test, and a recommendation."""
-    from rich.console import Console
     from rich.table import Table
 
     from embedtune.feedback.ab_report import ab_report
@@ -183,7 +181,7 @@ def ab_report_command(
             raise EmbedtuneError(f"--arms {arms!r}: give two arm names, CONTROL,CANDIDATE")
         pair = names
     report = ab_report(read_log(feedback), pair, alpha=alpha, primary=primary)  # type: ignore[arg-type]
-    console = Console()
+    console = make_console()
     if report.interleaving is not None:
         i = report.interleaving
         console.print(f"interleaving {report.arms[0]} vs {report.arms[1]}: {i.searches:,} searches; "

@@ -14,6 +14,7 @@ from embedtune.cli.options import RayAddressOpt, use_ray
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_GENERATOR, DEFAULT_MODEL
 from embedtune.workspace import Workspace, default_workspace
+from embedtune.progress import make_console
 
 _SIGNALS = "title,heading,inverse_cloze,keyphrase"
 
@@ -83,7 +84,7 @@ def generate_command(
         where = ".".join(map(str, err["loc"]))
         raise EmbedtuneError(f"invalid generate option {where}: {err['msg'].removeprefix('Value error, ')}") from None
     use_ray(ray_address)
-    out = Console()
+    out = make_console()
     if dry_run:
         llm = make_backend(config)
         est = estimate_generation(workspace, config, backend=llm)

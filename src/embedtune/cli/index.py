@@ -12,6 +12,7 @@ from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.workspace import default_workspace
+from embedtune.progress import make_console
 
 index_app = typer.Typer(
     name="index",
@@ -25,13 +26,12 @@ StoreOpt = Annotated[str, typer.Option(
 
 def _ingest_corpus(corpus: Path, workspace: Path, model: str) -> None:
     """Chunk ``corpus`` into ``workspace`` for ``model`` (a no-op when that ingest is already current)."""
-    from rich.console import Console
 
     from embedtune.corpus import IngestConfig, ingest, print_ingest_summary
 
     report = ingest([corpus], workspace, IngestConfig(model=model))
     if not report.reused:
-        print_ingest_summary(report, Console(stderr=True))
+        print_ingest_summary(report, make_console(stderr=True))
 
 
 @index_app.command("build")
@@ -134,7 +134,6 @@ def rollback(store: StoreOpt) -> None:
 @index_app.command("status")
 def status(store: StoreOpt) -> None:
     """Versions of the store, which is live, their models, sizes, and what vectors cost per dimension."""
-    from rich.console import Console
     from rich.table import Table
 
     from embedtune.index import open_store
@@ -148,7 +147,7 @@ def status(store: StoreOpt) -> None:
 
     st = open_store(store)
     rows = store_status(st)
-    console = Console()
+    console = make_console()
     table = Table(title=f"index store {st.uri} ({st.backend})")
     for col in ("version", "live", "model", "dim", "chunks", "complete", "on disk", "vectors (float32)", "created"):
         table.add_column(col, justify="right" if col in ("dim", "chunks", "on disk", "vectors (float32)") else "left")

@@ -9,6 +9,7 @@ import typer
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.workspace import default_workspace
+from embedtune.progress import make_console
 
 
 def ingest_command(
@@ -40,7 +41,6 @@ def ingest_command(
     """Load, chunk and deduplicate documents; bad files are skipped with a warning and counted."""
     # Imported here so `embedtune --help` stays fast; unset options keep IngestConfig's defaults.
     from pydantic import ValidationError
-    from rich.console import Console
 
     from embedtune.corpus import IngestConfig, ingest, print_ingest_summary
 
@@ -60,7 +60,7 @@ def ingest_command(
     except ValidationError as e:
         raise EmbedtuneError(f"invalid ingest option: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     report = ingest(paths, workspace, config)
-    print_ingest_summary(report, Console())
+    print_ingest_summary(report, make_console())
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, 
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
+from embedtune.progress import make_console
 
 FILTERS = "False-negative filters"
 CE = "Cross-encoder check"
@@ -73,7 +74,6 @@ def mine_command(
 ) -> None:
     """Mine hard negatives with positive-aware false-negative filters; writes train_triplets.jsonl and a report."""
     from pydantic import ValidationError
-    from rich.console import Console
 
     from embedtune.mining import MiningConfig, mine, print_mining_summary
 
@@ -94,7 +94,7 @@ def mine_command(
     use_ray(ray_address)
     result = mine(workspace, config, dataset=dataset, split=split, force=force)
     if not result.report.reused:
-        print_mining_summary(result.report, Console())
+        print_mining_summary(result.report, make_console())
         typer.echo(f"wrote {result.triplets_path}, {result.report_path.name} and {result.html_path.name}")
 
 

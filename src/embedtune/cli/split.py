@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from embedtune.workspace import default_workspace
+from embedtune.progress import make_console
 
 
 def split(
@@ -25,7 +26,6 @@ def split(
     seed: int = 0,
 ) -> None:
     """Split queries by source document so no eval document is trained on; report near-duplicate leaks."""
-    from rich.console import Console
 
     from embedtune.dataset import SplitConfig, build_split
 
@@ -40,7 +40,7 @@ def split(
         exclude_eval_docs=not transductive, seed=seed,
     )
     result = build_split(workspace, cfg, eval_queries, eval_qrels)
-    console = Console()
+    console = make_console()
     if result is None:
         console.print("split is current, skipping")
         return

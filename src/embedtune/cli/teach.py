@@ -9,6 +9,7 @@ import typer
 
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.workspace import default_workspace
+from embedtune.progress import make_console
 
 
 def teach(
@@ -21,7 +22,6 @@ def teach(
     force: Annotated[bool, typer.Option(help="Teach again even when current.")] = False,
 ) -> None:
     """Score each training row's positive and candidates with a teacher; train with `--distill kl` afterwards."""
-    from rich.console import Console
 
     from embedtune.teach import TeachConfig
     from embedtune.teach import teach as run_teach
@@ -34,7 +34,7 @@ def teach(
     result = run_teach(workspace, cfg, model, force=force)
     r = result.report
     dev = r.get("dev_ndcg@10") or {}
-    Console().print(
+    make_console().print(
         f"{'current: ' if result.reused else ''}{r['teacher']}: {r['rows_out']:,} of {r['rows_in']:,} rows kept, "
         f"{r['false_negatives_dropped']:,} false negatives dropped, {r['dropped_inconsistent']:,} rows whose positive it "
         f"ranks low; dev NDCG@10 " + ", ".join(f"{k} {v}" for k, v in dev.items()) + f" -> {result.path}",

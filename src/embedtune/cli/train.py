@@ -9,6 +9,7 @@ import typer
 
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.workspace import default_workspace
+from embedtune.progress import make_console
 
 
 def train(
@@ -27,7 +28,6 @@ def train(
     seed: int = 0,
 ) -> None:
     """Train contrastively (MNRL + Matryoshka by default), keep the best dev checkpoint, resume after a kill."""
-    from rich.console import Console
 
     from embedtune.errors import EmbedtuneError
     from embedtune.training import TrainConfig
@@ -46,7 +46,7 @@ def train(
         matryoshka_dims=dim_list, lora=lora, bf16=bf16, max_seq_length=max_seq_length, seed=seed, distill=distill,
     )
     result = train_stage(workspace, model, cfg)
-    console = Console()
+    console = make_console()
     if result is None:
         console.print("train is current, skipping")
         return

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embedtune.workspace import write_json
+from embedtune.progress import make_console
 
 REPORT_FILE = "ingest_report.json"
 
@@ -91,4 +92,4 @@ def print_ingest_summary(report: IngestReport, console: Console | None = None) -
     table.add_row(
         "chunking", f"{title}{report.chunk_tokens} tokens, overlap {report.overlap_tokens}; tokenizer {report.model}"
     )
-    (console or Console()).print(table)
+    (console or make_console()).print(table)

@@ -12,6 +12,7 @@ from rich.table import Table
 from embedtune.evaluation.baseline import BaselineReport
 from embedtune.evaluation.evaluate import EvaluationReport
 from embedtune.report.html import HtmlReport
+from embedtune.progress import make_console
 
 KEY_METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")
 TERMINAL_METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
@@ -38,7 +39,7 @@ def print_evaluation(
     report: EvaluationReport, console: Console | None = None, metrics: Sequence[str] | None = None
 ) -> None:
     """Systems x metrics, best value per column in bold, plus each system's delta and p against the reference."""
-    console = console or Console()
+    console = console or make_console()
     metrics, primary = list(metrics or shown_metrics(report)), primary_metric(report)
     title = f"{report.dataset} ({report.split}): {report.n_queries:,} queries"
     table = Table(title=title)
@@ -146,7 +147,7 @@ def baseline_html(baseline: BaselineReport, max_failures: int = 25) -> HtmlRepor
 
 def print_baseline(baseline: BaselineReport, console: Console | None = None) -> None:
     """The metric table, then the verdict in plain words."""
-    console = console or Console()
+    console = console or make_console()
     print_evaluation(baseline.evaluation, console, TERMINAL_METRICS)
     v = baseline.verdict
     colour = {"likely": "green", "possible": "yellow", "unlikely": "red"}[v.label]

@@ -52,6 +52,7 @@ from embedtune.feedback.propensity import Propensity, estimate_propensity, query
 from embedtune.feedback.retrain_config import RetrainConfig
 from embedtune.hashing import sha256_file
 from embedtune.workspace import Workspace, read_jsonl, write_jsonl
+from embedtune.progress import make_console
 
 FEEDBACK_PREFIX = "fb-"
 
@@ -186,7 +187,7 @@ def retrain(
     from embedtune.retrieval.embedding_cache import default_cache_dir
     from embedtune.training.stage import train_stage, trained_model_dir
 
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     started = now()
     history = load_history(ws)

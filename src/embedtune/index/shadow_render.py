@@ -11,6 +11,7 @@ from embedtune.index.base import Hit
 from embedtune.index.shadow import QueryShadow, ShadowResult
 from embedtune.report.html import HtmlReport
 from embedtune.retrieval.dense import model_display_name
+from embedtune.progress import make_console
 
 SNIPPET = 160  # characters of a result's text shown per row
 DIFFERENT_CHUNKS = ("the two versions index different chunks (another corpus or chunking): overlap and rank change "
@@ -48,7 +49,7 @@ def quality_rows(result: ShadowResult) -> list[dict]:
 
 
 def print_shadow(result: ShadowResult, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     table = Table(title=f"shadow: {_side(result, 'candidate')} vs live {_side(result, 'live')}, "
                         f"{result.n_queries:,} queries")
     for col in ("measure", "value", "meaning"):

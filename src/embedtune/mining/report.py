@@ -19,6 +19,7 @@ from embedtune.mining.calibration import Calibration
 from embedtune.report import HtmlReport
 from embedtune.report.plots import new_figure, to_png
 from embedtune.workspace import write_json
+from embedtune.progress import make_console
 
 REPORT_FILE = "mining_report.json"
 HTML_FILE = "mining_report.html"
@@ -102,7 +103,7 @@ class MiningReport(BaseModel):
 
 def print_mining_summary(report: MiningReport, console: Console | None = None) -> None:
     """A short table: counts per rule, short rows, and the calibration's verdict."""
-    console = console or Console()
+    console = console or make_console()
     what = "BM25" if report.mode == "bm25" else report.model
     table = Table(title=f"Mining ({what}): {report.rows:,} rows from {report.queries:,} queries over "
                         f"{report.corpus:,} passages", title_justify="left")

@@ -33,6 +33,7 @@ from embedtune.teach import teach
 from embedtune.training.model_card import write_model_card
 from embedtune.training.stage import train_stage, trained_model_dir
 from embedtune.workspace import Workspace, write_json, write_jsonl
+from embedtune.progress import make_console
 
 SHARED_FILES = ("chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl")
 EVAL_SPLIT_QUERIES = "eval_split_queries.jsonl"
@@ -82,7 +83,7 @@ def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | No
     """
     ws = Workspace(workspace)
     with ws.lock():
-        return _run_locked(config, ws, console or Console())
+        return _run_locked(config, ws, console or make_console())
 
 
 def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineResult:

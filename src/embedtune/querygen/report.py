@@ -11,6 +11,7 @@ from rich.table import Table
 
 from embedtune.querygen.filters import FILTERS
 from embedtune.querygen.query import Query
+from embedtune.progress import make_console
 
 REPORT_FILE = "querygen_report.json"
 
@@ -86,7 +87,7 @@ class QuerygenReport(BaseModel):
 
 def print_report(report: QuerygenReport, console: Console | None = None) -> None:
     """A table of candidates, drops by filter and kept per group, then the LLM's usage and cost."""
-    console = console or Console()
+    console = console or make_console()
     filters = list(report.dropped)
     table = Table(title=f"Synthetic queries over {report.chunks:,} chunks")
     table.add_column("source")
