@@ -9,6 +9,8 @@ MatryoshkaLoss 384/192/96), test queries never seen, choices made on the dev sli
 - ``cross-encoder`` / ``fusion`` / ``ensemble``: the ``teach`` stage with that teacher, then MNRL + listwise KL
   to its labels (``train.distill: kl``); ``ensemble-margin-mse``: the ensemble with MarginMSE instead;
 - ``plain``: the plain sentence-transformers recipe (MatryoshkaLoss(MNRL), in-batch negatives, no filters);
+- ``*-lr-1e-4``: training-only variants on a copy of a taught workspace (learning rate 5x the default;
+  ``-distill-only`` also weighs the distillation term 4x MNRL);
 - the teacher alone: the ensemble teacher reranking the base hybrid's top 20 chunks on the test queries
   (document level by MaxP), scored like the models.
 
@@ -46,6 +48,11 @@ RECIPES: dict[str, dict] = {
     "ensemble": {"teach": {"teacher": "ensemble"}},
     "ensemble-margin-mse": {"teach": {"teacher": "ensemble"}, "train": {"distill": "margin-mse"}},
     "plain": {"recipe": "plain"},
+    # Training-only variants of a taught workspace ("from": copied from that recipe, so nothing is taught again).
+    "ensemble-lr-1e-4": {"from": "ensemble", "teach": {"teacher": "ensemble"}, "train": {"learning_rate": 1e-4}},
+    "ensemble-lr-1e-4-distill-only": {"from": "ensemble", "teach": {"teacher": "ensemble"},
+                                      "train": {"learning_rate": 1e-4, "distill_weight": 4.0}},
+    "mined-lr-1e-4": {"from": "mined", "teach": {"teacher": "none"}, "train": {"learning_rate": 1e-4}},
 }
 
 
@@ -139,9 +146,10 @@ def main() -> None:
         if name == "plain":
             _share_caches(args.work / args.dataset, ws)
         elif name != "mined" and not ws.exists():
-            if not (first / "manifest.json").exists():
-                raise SystemExit(f"{first}: run the `mined` recipe first (it builds the shared workspace)")
-            copy_workspace(first, ws)
+            src = args.work / args.dataset / RECIPES[name].get("from", "mined")
+            if not (src / "manifest.json").exists():
+                raise SystemExit(f"{src}: run the `{src.name}` recipe first (its workspace is copied)")
+            copy_workspace(src, ws)
         t0 = time.perf_counter()
         result = run_pipeline(_config(dataset, name, args.transductive), ws, console)
         teach_report = ws / "teach_report.json"

@@ -11,8 +11,8 @@ teacher, then
 - keep the teacher's hardest ``keep_negatives`` survivors, with the teacher's labels for the positive and each.
 
 Writes ``train_teacher.jsonl`` (the rows with ``labels`` = [positive, negatives...] and each raw signal),
-``teach_report.json``. Scores are cached in ``.partial/teach`` while the stage runs, so a kill resumes without
-rescoring a pair. Training then needs no teacher in memory.
+``teach_report.json``. Every teacher score is cached in ``cache/teacher/`` as it is computed, so a kill resumes
+without rescoring a pair, and a rerun with other filters or a larger budget scores only new pairs. Training then needs no teacher in memory.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ class TeachResult:
     reused: bool = False
 
 
+def score_cache_path(ws: Workspace) -> Path:
+    """Teacher scores of this workspace, kept across runs: a rerun with other filters or budgets re-reads them
+    (keys name the signal's model by content hash, so another model never reuses them)."""
+    return ws.path("cache/teacher/scores.jsonl")
+
+
 def teacher_rows_path(workspace: Workspace | str | Path) -> Path:
     root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
     return root / TEACHER_FILE
@@ -72,6 +78,12 @@ def _params(config: TeachConfig, plan: TeacherPlan, base_model: str) -> dict[str
     return {"config": config.model_dump(), "format": FORMAT, "teacher": plan.describe(),
             "base_model": model_fingerprint(resolve_model(base_model)),
             "models": {k: model_fingerprint(p) for k, p in (("ce", plan.cross_encoder), ("dense", plan.dense)) if p}}
+
+
+def _signal_models(params: dict[str, Any]) -> dict[str, str]:
+    """Content hash of the model behind each model signal (the base model stands in for a missing dense teacher)."""
+    models = params["models"]
+    return {"cross-encoder": models.get("ce", ""), "dense": models.get("dense", params["base_model"])}
 
 
 def teach(
@@ -97,7 +109,8 @@ def teach(
         console.print(f"teach is current, skipping ({out})", highlight=False)
         return TeachResult(out, json.loads(report_path.read_text(encoding="utf-8")), reused=True)
     with ws.stage(STAGE, inputs, params) as run:
-        rows, report = _teach_rows(ws, cfg, plan, base_model, ScoreCache(run.scratch / "scores.jsonl"))
+        rows, report = _teach_rows(ws, cfg, plan, base_model, ScoreCache(score_cache_path(ws)),
+                                   _signal_models(params))
         write_jsonl(run.add_output(TEACHER_FILE), rows)
         write_json(run.add_output(REPORT_FILE), report)
         run.record.summary = {k: report[k] for k in ("teacher", "rows_in", "rows_out", "false_negatives_dropped")}
@@ -184,7 +197,7 @@ def _dev_quality(ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, scorers: di
 
 
 def _teach_rows(
-    ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, base_model: str, cache: ScoreCache
+    ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, base_model: str, cache: ScoreCache, models: dict[str, str]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from embedtune.corpus import load_chunks
     from embedtune.retrieval.embedding_cache import default_cache_dir
@@ -212,7 +225,8 @@ def _teach_rows(
         for name, scorer in scorers.items():
             t = time.perf_counter()
             task = bar.add_task(f"teacher: {name}", total=len(pairs))
-            raw[name] = score_pairs(name, pairs, scorer, cache, lambda n, task=task: bar.advance(task, n))
+            raw[name] = score_pairs(f"{name}:{models[name][:16]}", pairs, scorer, cache,
+                                    lambda n, task=task: bar.advance(task, n))
             bar.update(task, completed=len(pairs))
             seconds[name] = round(time.perf_counter() - t, 1)
     if "bm25" in plan.signals:
