@@ -10,7 +10,8 @@ MatryoshkaLoss 384/192/96), test queries never seen, choices made on the dev sli
   to its labels (``train.distill: kl``); ``ensemble-margin-mse``: the ensemble with MarginMSE instead;
 - ``plain``: the plain sentence-transformers recipe (MatryoshkaLoss(MNRL), in-batch negatives, no filters);
 - ``*-lr-1e-4``: training-only variants on a copy of a taught workspace (learning rate 5x the default;
-  ``-distill-only`` also weighs the distillation term 4x MNRL);
+  ``-soft`` also divides the teacher's labels by 3 for softer targets); ``ensemble-hard``: half the taught rows
+  are those the base model separates least (positive vs hardest mined negative), the teacher filtering the noise;
 - the teacher alone: the ensemble teacher reranking the base hybrid's top 20 chunks on the test queries
   (document level by MaxP), scored like the models.
 
@@ -46,12 +47,13 @@ RECIPES: dict[str, dict] = {
     "cross-encoder": {"teach": {"teacher": "cross-encoder"}},
     "fusion": {"teach": {"teacher": "fusion"}},
     "ensemble": {"teach": {"teacher": "ensemble"}},
-    "ensemble-margin-mse": {"teach": {"teacher": "ensemble"}, "train": {"distill": "margin-mse"}},
+    "ensemble-margin-mse": {"from": "ensemble", "teach": {"teacher": "ensemble"}, "train": {"distill": "margin-mse"}},
     "plain": {"recipe": "plain"},
     # Training-only variants of a taught workspace ("from": copied from that recipe, so nothing is taught again).
     "ensemble-lr-1e-4": {"from": "ensemble", "teach": {"teacher": "ensemble"}, "train": {"learning_rate": 1e-4}},
-    "ensemble-lr-1e-4-distill-only": {"from": "ensemble", "teach": {"teacher": "ensemble"},
-                                      "train": {"learning_rate": 1e-4, "distill_weight": 4.0}},
+    "ensemble-lr-1e-4-soft": {"from": "ensemble", "teach": {"teacher": "ensemble"},
+                              "train": {"learning_rate": 1e-4, "distill_temperature": 3.0}},
+    "ensemble-hard": {"teach": {"teacher": "ensemble", "hard_share": 0.5}},
     "mined-lr-1e-4": {"from": "mined", "teach": {"teacher": "none"}, "train": {"learning_rate": 1e-4}},
 }
 

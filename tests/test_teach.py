@@ -120,3 +120,14 @@ def test_fused_labels_are_scale_free():
     b = signals_mod.fuse([np.array([1000.0, 0.0, 500.0])], 3.0)
     assert np.allclose(a, b) and a[0] > a[2] > a[1]
     assert np.allclose(signals_mod.fuse([np.ones(3)], 3.0), 0.0)
+
+
+def test_hard_share_teaches_the_rows_the_base_model_separates_least(mined_ws, tiny_model_dir):
+    rows = list(read_jsonl(mined_ws / "train_triplets.jsonl"))
+    margin = lambda r: r["positive_score"] - max(r["negative_scores"], default=float("-inf"))  # noqa: E731
+    cfg = TeachConfig(**{**FUSION, "max_rows": 10, "hard_share": 0.5})
+    taught = {r["query_id"] + r["positive_id"] for r in read_jsonl(teach(mined_ws, cfg, str(tiny_model_dir)).path)}
+    hardest = sorted(rows, key=margin)[:5]
+    # The hard half is taught (bar rows the teacher leaves without a negative); random picks would hit ~1 of 5.
+    assert len({r["query_id"] + r["positive_id"] for r in hardest} & taught) >= 3
+    assert len(taught) <= 10

@@ -28,6 +28,10 @@ class TeachConfig(BaseModel):
     candidates: int = Field(6, ge=1, le=50, description="Candidates scored per row besides its positive (mined first, then hybrid top).")
     keep_negatives: int = Field(3, ge=1, le=50, description="Negatives kept per row: the teacher's hardest below the positive.")
     max_rows: int | None = Field(1280, ge=1, description="Teach a seeded sample of this many rows (the teacher's time budget).")
+    hard_share: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of max_rows taken from the rows the base model separates least (the rest: random).",
+    )
     margin: float = Field(0.0, ge=0, description="Drop a candidate whose teacher label is within this of the positive's (false negative).")
     consistency_rank: int | None = Field(
         2, ge=1, description="Drop a row unless the teacher ranks its positive in this top among its candidates; None = off."

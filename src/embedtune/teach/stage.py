@@ -117,11 +117,24 @@ def teach(
     return TeachResult(out, report)
 
 
+def _student_margin(row: dict[str, Any]) -> float:
+    """The base model's score gap between the row's positive and its hardest mined negative (small = hard row)."""
+    return row["positive_score"] - max(row["negative_scores"], default=float("-inf"))
+
+
 def _sample_rows(ws: Workspace, cfg: TeachConfig) -> list[dict[str, Any]]:
+    """The rows to teach: ``hard_share`` of the budget from the rows the base model separates least, the rest a
+    seeded random sample (the teacher's consistency filter then drops the hard rows that are only noise)."""
     rows = list(read_jsonl(ws.path("train_triplets.jsonl")))
-    if cfg.max_rows is not None and len(rows) > cfg.max_rows:
-        rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
-    return rows
+    if cfg.max_rows is None or len(rows) <= cfg.max_rows:
+        return rows
+    n_hard = int(round(cfg.hard_share * cfg.max_rows))
+    if not n_hard:
+        return random.Random(cfg.seed).sample(rows, cfg.max_rows)
+    order = sorted(range(len(rows)), key=lambda i: _student_margin(rows[i]))
+    hard, rest = order[:n_hard], order[n_hard:]
+    chosen = hard + random.Random(cfg.seed).sample(rest, cfg.max_rows - n_hard)
+    return [rows[i] for i in sorted(chosen)]
 
 
 def _known_positives(ws: Workspace, rows: list[dict[str, Any]]) -> dict[str, set[str]]:

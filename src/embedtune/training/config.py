@@ -32,6 +32,9 @@ class TrainConfig(BaseModel):
         description="Distil the teach stage's labels (train_teacher.jsonl): listwise KL or MarginMSE, added to MNRL.",
     )
     distill_weight: float = Field(default=1.0, ge=0, description="Weight of the distillation term (MNRL's is 1).")
+    distill_temperature: float = Field(
+        default=1.0, gt=0, description="Teacher labels are divided by this before distilling (> 1: softer targets)."
+    )
     max_rows: int | None = Field(default=None, ge=1, description="Train on a seeded sample of this many rows (time budget).")
     epochs: float = Field(default=1.0, gt=0, le=100)
     batch_size: int = Field(default=32, ge=2, description="Rows per step (>= 2: MNRL needs in-batch negatives).")

@@ -50,7 +50,8 @@ def build_loss(model: SentenceTransformer, config: TrainConfig, guide: SentenceT
     if config.distill != "none":
         from embedtune.training.teacher_distillation import TeacherDistillLoss
 
-        inner = TeacherDistillLoss(model, config.distill, config.scale, config.distill_weight, gather_across_devices=gather)
+        inner = TeacherDistillLoss(model, config.distill, config.scale, config.distill_weight,
+                                   teacher_temperature=config.distill_temperature, gather_across_devices=gather)
         dims = config.resolved_dims(model.get_embedding_dimension())
         return losses.MatryoshkaLoss(model, inner, matryoshka_dims=dims) if len(dims) > 1 else inner
     if config.loss == "mnrl":

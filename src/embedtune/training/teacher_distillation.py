@@ -48,16 +48,18 @@ class TeacherDistillLoss(nn.Module):
         scale: student cosine scale (MNRL's), also applied before the distillation loss.
         weight: weight of the distillation term.
         mnrl_weight: weight of MNRL on the positive (0 = distillation alone).
+        teacher_temperature: teacher labels are divided by it (> 1: softer targets, smaller margins).
     """
 
     def __init__(self, model, kind: Literal["kl", "margin-mse"] = "kl", scale: float = 20.0, weight: float = 1.0,
-                 mnrl_weight: float = 1.0, gather_across_devices: bool = False) -> None:
+                 mnrl_weight: float = 1.0, teacher_temperature: float = 1.0, gather_across_devices: bool = False) -> None:
         super().__init__()
         self.model, self.kind, self.weight, self.mnrl_weight = model, kind, weight, mnrl_weight
+        self.teacher_temperature = teacher_temperature
         self.mnrl = losses.MultipleNegativesRankingLoss(model, scale=scale, gather_across_devices=gather_across_devices)
         if kind == "kl":
             self.distill = losses.DistillKLDivLoss(model, similarity_fct=pairwise_cos_sim, student_temperature=1 / scale,
-                                                   teacher_temperature=1.0)
+                                                   teacher_temperature=1.0)  # labels arrive already divided
             self.distill_factor = scale**2  # undo the loss's student-temperature-squared scaling
         else:
             self.distill = losses.MarginMSELoss(model, similarity_fct=lambda a, b: scale * pairwise_cos_sim(a, b))
@@ -65,7 +67,8 @@ class TeacherDistillLoss(nn.Module):
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor) -> Tensor:
         embeddings = embed_columns(self.model, sentence_features)
-        loss = self.weight * self.distill_factor * self.distill.compute_loss_from_embeddings(embeddings, labels.float())
+        labels = labels.float() / self.teacher_temperature
+        loss = self.weight * self.distill_factor * self.distill.compute_loss_from_embeddings(embeddings, labels)
         if self.mnrl_weight:
             loss = loss + self.mnrl_weight * self.mnrl.compute_loss_from_embeddings(embeddings, None)
         return loss
