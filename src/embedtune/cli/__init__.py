@@ -21,7 +21,7 @@ app = typer.Typer(
 # Each module defines register(app); one owner per module.
 _COMMAND_MODULES = (
     "run", "ingest", "generate", "split", "mine", "teach", "train", "evaluate", "models", "index", "serve", "feedback",
-    "doctor",
+    "doctor", "adapter",
 )
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"embedtune.cli.{_name}").register(app)

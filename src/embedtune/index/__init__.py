@@ -12,8 +12,9 @@ from embedtune.index.base import (
     IndexStore,
     IndexVersion,
 )
+from embedtune.index.adapter import attach_adapter
 from embedtune.index.build import BuildResult, build_index
-from embedtune.index.model import embed_for, load_version_model
+from embedtune.index.model import embed_for, load_version_adapter, load_version_model
 from embedtune.index.shadow import QueryShadow, ShadowResult, shadow_compare
 from embedtune.index.store import open_store
 
@@ -27,8 +28,10 @@ __all__ = [
     "IndexVersion",
     "QueryShadow",
     "ShadowResult",
+    "attach_adapter",
     "build_index",
     "embed_for",
+    "load_version_adapter",
     "load_version_model",
     "open_store",
     "shadow_compare",

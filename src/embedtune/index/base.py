@@ -43,6 +43,16 @@ class IndexMeta:
     model_dim: int = 0  # the model's full output dim (0: unknown); dim <= model_dim
     expected: int = 0  # chunks the build will store (count reaches it when complete)
     inference: str = "torch"  # the backend that encoded the vectors (embedtune.encoding); one per version
+    # A query-adapter version (embedtune.index.adapter): queries go through the adapter folder at this path,
+    # whose content hash is recorded; the vectors are those of version ``vectors_of``, never copied.
+    query_adapter: str = ""
+    query_adapter_hash: str = ""
+    vectors_of: str = ""
+
+    @property
+    def table(self) -> str:
+        """The table (collection) holding this version's vectors: its own, or the one an adapter version reuses."""
+        return self.vectors_of or self.name
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -59,7 +59,7 @@ class LanceVersion:
     def _tbl(self):
         # Opened on first use, and created if a crash came between writing the meta and creating the table.
         if self._table is None:
-            self._table = self._db.create_table(self.meta.name, schema=_schema(self.meta.dim), exist_ok=True)
+            self._table = self._db.create_table(self.meta.table, schema=_schema(self.meta.dim), exist_ok=True)
         return self._table
 
     def check_model(self, model_hash: str) -> None:
@@ -102,6 +102,8 @@ class LanceVersion:
             self._tbl().optimize(cleanup_older_than=timedelta(0))
 
     def disk_bytes(self) -> int | None:
+        if self.meta.vectors_of:  # an adapter version stores no vectors of its own: only its adapter's files
+            return folder_bytes(Path(self.meta.query_adapter))
         return folder_bytes(self._root / f"{self.meta.name}.lance")
 
 

@@ -101,9 +101,9 @@ class MilvusVersion:
         # A collection is "released" after milvus-lite reopens; load is a no-op when already loaded.
         if not self._loaded:
             with milvus_errors(self._store.uri):
-                self._client.load_collection(self.meta.name)
+                self._client.load_collection(self.meta.table)
             self._loaded = True
-        return self.meta.name
+        return self.meta.table  # an adapter version's own collection is empty: it only carries its meta
 
     def check_model(self, model_hash: str) -> None:
         check_model_hash(self.meta, model_hash)
@@ -156,6 +156,8 @@ class MilvusVersion:
             self._client.flush(self._ready())
 
     def disk_bytes(self) -> int | None:
+        if self.meta.vectors_of:  # an adapter version stores no vectors of its own: only its adapter's files
+            return folder_bytes(Path(self.meta.query_adapter))
         if self._store.lite_path is None:
             return None  # on a server: not ours to measure
         return folder_bytes(self._store.lite_path / "collections" / self.meta.name)

@@ -34,13 +34,36 @@ def load_version_model(meta: IndexMeta, model_path: str | Path | None = None):  
     return load_embedder(path)
 
 
+def load_version_adapter(meta: IndexMeta, adapter_path: str | Path | None = None):  # -> QueryAdapter | None
+    """The query adapter of an adapter version (None for a plain one), refusing one whose content changed."""
+    if not meta.query_adapter:
+        return None
+    from embedtune.adapter import QueryAdapter
+
+    path = Path(adapter_path or meta.query_adapter)
+    if not path.exists():
+        raise EmbedtuneError(f"query adapter {path} of index version {meta.name!r} is gone; restore it")
+    current = model_fingerprint(path)
+    if current != meta.query_adapter_hash:
+        raise EmbedtuneError(
+            f"query adapter {path} changed since index version {meta.name!r} recorded it ({meta.query_adapter_hash[:12]} "
+            f"-> {current[:12]}); attach the new adapter as a new version"
+        )
+    return QueryAdapter.load(path)
+
+
 def embed_for(model, meta: IndexMeta, texts: Sequence[str], kind: str = "query", batch_size: int = 64,
-              progress: bool = False) -> np.ndarray:
-    """``texts`` as vectors comparable with ``meta``'s: encoded, cut to ``meta.dim`` and renormalised."""
+              progress: bool = False, adapter=None) -> np.ndarray:
+    """``texts`` as vectors comparable with ``meta``'s: encoded, cut to ``meta.dim`` and renormalised.
+
+    ``adapter`` (the version's :class:`~embedtune.adapter.QueryAdapter`) maps query vectors, at full width, first.
+    """
     if not texts:
         return np.zeros((0, meta.dim), dtype=np.float32)
     vectors = encode_texts(model, list(texts), kind,  # type: ignore[arg-type]
                            batch_size, normalize=True, progress=progress)
+    if adapter is not None and kind == "query":
+        vectors = adapter.apply(vectors)
     if vectors.shape[1] > meta.dim:
         vectors = truncate_dims(vectors, meta.dim)
     return vectors

@@ -24,7 +24,7 @@ from embedtune.errors import EmbedtuneError
 from embedtune.evaluation.metrics import evaluate_run
 from embedtune.evaluation.significance import Comparison, compare
 from embedtune.index.base import Hit, IndexMeta, IndexStore
-from embedtune.index.model import embed_for, load_version_model
+from embedtune.index.model import embed_for, load_version_adapter, load_version_model
 from embedtune.index.queries import Qrels, read_qrels, read_queries
 from embedtune.index.store import open_store
 from embedtune.retrieval.base import Run
@@ -95,7 +95,7 @@ def _search(store: IndexStore, meta: IndexMeta, texts: list[str], depth: int) ->
     if not meta.complete:
         raise EmbedtuneError(f"index version {meta.name!r} is incomplete; finish its build before comparing")
     model = load_version_model(meta)
-    vectors = embed_for(model, meta, texts, "query")
+    vectors = embed_for(model, meta, texts, "query", adapter=load_version_adapter(meta))
     return store.open(meta.name).search(vectors, depth)
 
 

@@ -20,6 +20,7 @@ from collections import OrderedDict
 
 from embedtune.errors import EmbedtuneError
 from embedtune.index.base import LIVE, IndexMeta, IndexStore
+from embedtune.index.model import load_version_adapter
 from embedtune.serving.config import ServeConfig
 from embedtune.serving.errors import ApiError
 from embedtune.serving.model_loading import ModelCache, find_model
@@ -126,7 +127,7 @@ class LiveIndex:
                 raise ApiError(409, message, param="index") if api else EmbedtuneError(message)
             version = self.store.open(name)
             path = find_model(version, self.config.model)
-            runtime = VersionRuntime(version, self._models.get(path, meta.model_hash))
+            runtime = VersionRuntime(version, self._models.get(path, meta.model_hash), load_version_adapter(meta))
             self._runtimes[name] = runtime
             while len(self._runtimes) > self.config.model_cache:
                 self._runtimes.popitem(last=False)

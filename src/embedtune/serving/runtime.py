@@ -38,12 +38,15 @@ class VersionRuntime:
     Args:
         version: the open index version.
         model: its model (a SentenceTransformer), already verified against ``version.meta.model_hash``.
+        adapter: the version's query adapter (:class:`embedtune.adapter.QueryAdapter`), for an adapter version:
+            applied to every query vector (``/search``; ``/v1/embeddings`` with ``input_type: "query"``).
     """
 
-    def __init__(self, version: IndexVersion, model) -> None:
+    def __init__(self, version: IndexVersion, model, adapter=None) -> None:
         self.version = version
         self.meta: IndexMeta = version.meta
         self.model = model
+        self.adapter = adapter
         self.model_dim: int = int(model.get_embedding_dimension())
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
@@ -68,6 +71,8 @@ class VersionRuntime:
                 "(--max-tokens): send fewer or shorter inputs", param="input", code="too_many_tokens",
             )
         vectors = encode_texts(self.model, list(texts), kind, normalize=True, progress=False)
+        if kind == "query" and self.adapter is not None:
+            vectors = self.adapter.apply(vectors)
         if dim is not None and dim < vectors.shape[1]:
             vectors = truncate_dims(vectors, dim)
         return Embedded(vectors, tokens)
@@ -83,7 +88,7 @@ class VersionRuntime:
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query as the index stores vectors: this version's model and query prompt, cut to ``meta.dim``."""
-        return embed_for(self.model, self.meta, [query], "query")
+        return embed_for(self.model, self.meta, [query], "query", adapter=self.adapter)
 
     def search(self, query: str, k: int, mode: Literal["dense", "hybrid"] = "dense") -> list[Hit]:
         """The top ``k`` chunks for ``query``, best first."""

@@ -24,7 +24,9 @@ class EmbeddingRequest(BaseModel):
     version of the store, whose own model then encodes; any other name is a 404, since vectors of two models
     share no space. Without ``dimensions`` the vectors have the model's full width (OpenAI's default), which
     can be wider than the index's stored ``dim`` (``/health``). ``input_type`` is an extension (OpenAI has
-    none): ``"query"`` applies the model's query prompt, for models trained with one.
+    none): ``"query"`` applies the model's query prompt, for models trained with one, and, when the version carries
+    a query adapter (``embedtune index attach-adapter``), the adapter; ``"document"`` (the default) never does, so
+    documents embedded for the index stay comparable with its stored vectors.
     """
 
     model_config = ConfigDict(extra="ignore")
