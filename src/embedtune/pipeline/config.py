@@ -75,7 +75,11 @@ class RunConfig(BaseModel):
     split: SplitConfig = Field(default_factory=SplitConfig)
     mine: bool = Field(default=True, description="Mine hard negatives (else in-batch negatives only).")
     mining: MiningConfig = Field(default_factory=_mining_default)
-    teach: TeachConfig = Field(default_factory=TeachConfig)
+    teach: TeachConfig = Field(
+        default_factory=lambda: TeachConfig(teacher="none"),
+        description="Offline teachers label the mined rows and training distils them (teacher: auto). Off by "
+        "default: on full SciFact it cost ~6 min and lifted no dim beyond noise (docs/benchmarks.md, issue 18).",
+    )
     train: TrainConfig = Field(default_factory=_train_default)
     rounds: int = Field(default=1, ge=1, le=3, description="Train, then mine with the tuned model and train again.")
     gate: RunGateConfig = Field(
