@@ -140,3 +140,62 @@ def test_a_datasets_own_training_queries_are_not_mistaken_for_eval_contamination
     pairs = [json.loads(line) for name in ("train_pairs.jsonl", "dev_pairs.jsonl")
              for line in (tmp_path / "ws" / name).read_text().splitlines()]
     assert train and pairs and all(p["query_id"].startswith("labelled-") for p in pairs)
+
+
+def test_kills_mid_save_and_mid_training_then_changed_inputs_deliver_a_model_trained_on_them(
+        tmp_path, small_beir, tiny_model_dir, monkeypatch):
+    """Issue 20 end to end: a kill while a checkpoint is saved (its folder left torn), a kill during training, then
+    a changed input (another split): the rerun must neither choke on the torn checkpoint nor resume the old run."""
+    from pathlib import Path
+
+    import sentence_transformers.sentence_transformer as st
+    from transformers import TrainerCallback
+
+    from embedtune.hashing import sha256_file
+
+    trained: list[int] = []
+
+    class Kill(TrainerCallback):
+        def __init__(self, at: str) -> None:
+            self.at = at
+
+        def on_step_end(self, args, state, control, **kw):
+            trained.append(state.global_step)
+            if self.at == "step" and state.global_step == 3:
+                raise KeyboardInterrupt
+
+        def on_save(self, args, state, control, **kw):
+            if self.at == "save":  # what kill -9 during the save leaves: config and a temp file, no weights
+                ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                for f in ckpt.iterdir():
+                    if f.name != "config.json" and f.is_file():
+                        f.unlink()
+                (ckpt / "model.safetensors.tmp").write_bytes(b"\0" * 64)
+                raise KeyboardInterrupt
+
+    original = st.SentenceTransformerTrainer.__init__
+
+    def with_callback(at: str):
+        def init(self, *a, **kw):
+            original(self, *a, **kw)
+            self.add_callback(Kill(at))
+        return init
+
+    cfg = _config(small_beir, tiny_model_dir)
+    cfg.train = cfg.train.model_copy(update={"eval_every_steps": 2})
+    cfg.gate = cfg.gate.model_copy(update={"enabled": False})
+    ws = tmp_path / "ws"
+    for at in ("save", "step"):
+        monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", with_callback(at))
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(cfg, ws)
+    assert (ws / "train" / "checkpoints" / "checkpoint-2").exists()  # the second run saved one before its kill
+
+    cfg.split = cfg.split.model_copy(update={"seed": 1})  # changed inputs: another split, other training pairs
+    monkeypatch.setattr(st.SentenceTransformerTrainer, "__init__", with_callback("none"))
+    trained.clear()
+    result = run_pipeline(cfg, ws)
+    assert trained[0] == 1  # trained from the start on the new pairs, not resumed at step 2 of the old ones
+    record = json.loads((ws / "manifest.json").read_text())["stages"]["train"]
+    assert record["inputs"]["train_pairs.jsonl"] == sha256_file(ws / "train_pairs.jsonl")
+    assert record["status"] == "done" and result.model_dir.exists()
