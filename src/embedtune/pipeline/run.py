@@ -144,25 +144,21 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
 
     dims = _report_dims(config, base)
     gate = None
-    delivered, candidate = base, model_dir
     if config.gate.enabled:
         gate = timed("gate", gate_stage, ws, config.gate, base, model_dir, dims, config.train.seed)
         _print_gate(gate, console)
-        if gate["delivered"] != "base":
-            delivered = candidate = Path(gate["delivered_model"])
-    else:
-        delivered = model_dir
+    kept_base = gate is not None and gate["delivered"] == "base"
     # Base against what is delivered; when the gate keeps base, against the refused model, to show why.
+    candidate = Path(gate["delivered_model"]) if gate is not None and not kept_base else model_dir
     comparison = timed("evaluate", _evaluate, ws, docs, chunk_docs, queries, qrels, base, candidate, dims, config,
-                       cache_dir)
+                       cache_dir, gate)
     _print_comparison(comparison, console)
     write_model_card(candidate, base, config.train_config(), {"eval queries": comparison.evaluation.n_queries},
                      comparison.dims, comparison.rows())
     write_json(ws.path("timings.json"), timings)
-    shown = delivered if isinstance(delivered, Path) else f"{base} (the base model: nothing beat it)"
+    shown = f"{base} (the base model: nothing beat it)" if kept_base else candidate
     console.print(f"delivered model: [bold]{shown}[/]   report: [bold]{ws.path('report.html')}[/]")
-    return PipelineResult(delivered if isinstance(delivered, Path) else model_dir, comparison, ws.path("report.html"),
-                          timings, gate, delivered_base=not isinstance(delivered, Path))
+    return PipelineResult(candidate, comparison, ws.path("report.html"), timings, gate, delivered_base=kept_base)
 
 
 def _report_dims(config: RunConfig, base: str) -> list[int]:
@@ -233,12 +229,13 @@ def _resolve(model: str) -> Path:
     return resolve_model(model)
 
 
-def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, dims, config, cache_dir) -> ModelComparison:
+def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, dims, config, cache_dir, gate) -> ModelComparison:
     comparison = compare_base_and_tuned(
         docs, queries, qrels, base, model_dir, dims, chunk_docs=chunk_docs, bm25=config.report.bm25,
         hybrid=config.report.hybrid, cache_dir=cache_dir, dataset=ws.root.name, split="eval",
     )
-    write_json(ws.path("eval_report.json"), comparison.to_json())
+    # The gate's verdict beside the eval numbers it was decided without.
+    write_json(ws.path("eval_report.json"), comparison.to_json() | ({"gate": gate} if gate else {}))
     comparison_html(comparison, f"embedtune: {ws.root.name}").save(ws.path("report.html"))
     return comparison
 
