@@ -199,3 +199,16 @@ def test_kills_mid_save_and_mid_training_then_changed_inputs_deliver_a_model_tra
     record = json.loads((ws / "manifest.json").read_text())["stages"]["train"]
     assert record["inputs"]["train_pairs.jsonl"] == sha256_file(ws / "train_pairs.jsonl")
     assert record["status"] == "done" and result.model_dir.exists()
+
+
+def test_a_delivered_merge_is_current_on_rerun(tmp_path, small_beir, tiny_model_dir):
+    """The gate's merge folder gets the eval model card after the gate stage; a rerun must still find it current."""
+    cfg = _config(small_beir, tiny_model_dir)
+    cfg.gate = cfg.gate.model_copy(update={  # force the fallback merge: a slice 'too easy to judge', no vetoes
+        "alphas": [0.5], "ceiling": 1e-6, "max_dev_drop": 1.0, "harm_p": 1e-9, "max_ood_drop": None, "ood": False})
+    result = run_pipeline(cfg, tmp_path / "ws")
+    assert result.gate["delivered"] == "merged" and "## Before / after" in (result.model_dir / "README.md").read_text()
+    weights = next(result.model_dir.glob("*.safetensors")).stat().st_mtime_ns
+    again = run_pipeline(cfg, tmp_path / "ws")
+    assert again.model_dir == result.model_dir
+    assert next(again.model_dir.glob("*.safetensors")).stat().st_mtime_ns == weights  # the gate did not run again

@@ -36,7 +36,7 @@ def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, di
         texts = {c.id: c.text for c in load_chunks(ws)}
         result = run_gate(base, tuned_dir, dev_split(ws, texts, seed), dims, config, ws.path(GATE_DIR))
         for f in sorted(ws.path(GATE_DIR).rglob("*")):
-            if f.is_file():
+            if f.is_file() and f.name != "README.md":  # a delivered merge's card is rewritten with the eval results
                 run.add_output(str(f.relative_to(ws.root)))
         run.record.summary = {"delivered": result.delivered, "alpha": result.chosen_alpha, "exit_code": result.exit_code}
         return result.to_json()
