@@ -98,6 +98,12 @@ def load_cross_encoder(
         raise EmbedtuneError(f"{path}: cannot load as a cross-encoder ({first})") from None
 
 
+def head_then_tail(head: dict[str, float], tail: list[str]) -> dict[str, float]:
+    """A reranked head's scores, then the first stage's tail in its own order, every tail score below the head's."""
+    floor = min(head.values(), default=0.0)
+    return {**head, **{d: floor - 1.0 - i for i, d in enumerate(tail)}}
+
+
 class CrossEncoderReranker:
     """Scores (query, passage) pairs with a cross-encoder and reorders a run's top-N by those scores.
 
@@ -151,10 +157,7 @@ class CrossEncoderReranker:
         scores = iter(self.predict(pairs))
         out: Run = {}
         for q, ids in heads.items():
-            head = {d: float(next(scores)) for d in ids[:top_n]}
-            floor = min(head.values(), default=0.0)
-            tail = ids[top_n : k] if k is not None else ids[top_n:]
-            out[q] = {**head, **{d: floor - 1.0 - i for i, d in enumerate(tail)}}
+            out[q] = head_then_tail({d: float(next(scores)) for d in ids[:top_n]}, ids[top_n:k])
         return out
 
 

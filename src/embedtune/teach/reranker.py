@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from embedtune.retrieval.base import Run, ranked
+from embedtune.retrieval.rerank import head_then_tail
 from embedtune.teach.config import TeachConfig
 from embedtune.teach.score_cache import ScoreCache
 from embedtune.teach.signals import Scorer, fuse, score_pairs
@@ -62,8 +63,5 @@ class TeacherReranker:
                 signals.append(np.array([s[self._row[d]] for d in head], dtype=np.float32))
             start += len(head)
             labels = fuse(signals, self.config.spread) if head else np.zeros(0)
-            scores = {d: float(v) for d, v in zip(head, labels)}
-            floor = min(scores.values(), default=0.0)
-            tail = ids[top_n:k] if k is not None else ids[top_n:]
-            out[q] = {**scores, **{d: floor - 1.0 - i for i, d in enumerate(tail)}}
+            out[q] = head_then_tail({d: float(v) for d, v in zip(head, labels)}, ids[top_n:k])
         return out
