@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,18 @@ def fingerprint_dir(path: str | Path) -> str:
         h.update(str(f.relative_to(root)).encode())
         h.update(sha256_file(f).encode())
     return h.hexdigest()
+
+
+def model_fingerprint(path: str | Path) -> str:
+    """Content hash of a model folder (or single file): the identity every cache and stage record keys a model by.
+
+    Memoised while its files' sizes and mtimes are unchanged (hashing a model's weights takes seconds).
+    """
+    p = Path(path).resolve()
+    signature = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in iter_files([p]))
+    return _model_fingerprint(str(p), signature)
+
+
+@lru_cache(maxsize=32)
+def _model_fingerprint(path: str, signature: tuple) -> str:
+    return fingerprint_dir(path) if Path(path).is_dir() else sha256_file(path)

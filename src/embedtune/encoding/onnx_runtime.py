@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedtune.encoding.base import InferenceBackend
+from embedtune.hashing import model_fingerprint
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +46,6 @@ class OnnxBackend(InferenceBackend):
 
     def prepare(self, model: SentenceTransformer, path: Path, threads: int | None) -> SentenceTransformer:
         from embedtune.encoding.onnx_export import ensure_onnx
-        from embedtune.retrieval.embedding_cache import model_fingerprint
 
         onnx_file = ensure_onnx(model, model_fingerprint(path), self.export_precision())  # type: ignore[arg-type]
         transformer = model[0]

@@ -1,5 +1,6 @@
 """Retrievers behind one interface (index documents, search queries -> run): BM25, dense, hybrid, rerank."""
 
+from embedtune.hashing import model_fingerprint
 from embedtune.retrieval.base import Document, Retriever, Run, corpus_hash, ranked, truncate_run
 from embedtune.retrieval.bm25 import BM25Retriever
 from embedtune.retrieval.dense import DenseRetriever, exact_search, model_display_name, truncate_dims
@@ -8,7 +9,6 @@ from embedtune.retrieval.embedding_cache import (
     default_cache_dir,
     encode_corpus,
     encode_texts,
-    model_fingerprint,
 )
 from embedtune.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
 from embedtune.retrieval.rerank import CrossEncoderReranker, RerankRetriever, load_cross_encoder

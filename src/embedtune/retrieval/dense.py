@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embedtune.errors import EmbedtuneError
+from embedtune.hashing import model_fingerprint
 from embedtune.retrieval.base import Document, Retriever, Run, corpus_hash
-from embedtune.retrieval.embedding_cache import CorpusEmbeddings, encode_corpus, encode_texts, model_fingerprint
+from embedtune.retrieval.embedding_cache import CorpusEmbeddings, encode_corpus, encode_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from embedtune.errors import EmbedtuneError
-from embedtune.hashing import fingerprint_dir, iter_files, sha256_file, sha256_json
+# model_fingerprint is re-exported: stages import it from here (embedtune.hashing is its home).
+from embedtune.hashing import model_fingerprint, sha256_json  # noqa: F401
 from embedtune.progress import progress_bar
 from embedtune.retrieval.base import Document, corpus_hash
 from embedtune.workspace.atomic import atomic_write
@@ -45,18 +45,6 @@ class CorpusEmbeddings:
 def default_cache_dir(workspace: str | Path | None = None) -> Path:
     """``<workspace>/cache/embeddings`` when a workspace is given, else ``~/.cache/embedtune/embeddings``."""
     return Path(workspace) / "cache" / "embeddings" if workspace is not None else USER_CACHE
-
-
-def model_fingerprint(path: str | Path) -> str:
-    """Content hash of a model folder (or single file), memoised while its files' sizes and mtimes are unchanged."""
-    p = Path(path).resolve()
-    signature = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in iter_files([p]))
-    return _fingerprint(str(p), signature)
-
-
-@lru_cache(maxsize=32)
-def _fingerprint(path: str, signature: tuple) -> str:
-    return fingerprint_dir(path) if Path(path).is_dir() else sha256_file(path)
 
 
 def encode_texts(
