@@ -48,8 +48,9 @@ def ray_off_after():
 
 def test_ray_encoding_matches_local(local_ray, tiny_model_dir, tmp_path):
     from embedtune.models import load_embedder
-    from embedtune.retrieval import Document, encode_corpus, encode_texts, model_fingerprint
-    from embedtune.scale import encode_corpus_ray, encode_texts_ray
+    from embedtune.retrieval import (
+        Document, encode_corpus, encode_corpus_ray, encode_texts, encode_texts_ray, model_fingerprint,
+    )
 
     docs = [Document(f"doc-{i:04d}", t, title=f"title {i}") for i, t in enumerate(sample_texts(300))]
     t0 = time.perf_counter()
@@ -75,7 +76,7 @@ def test_ray_encoding_matches_local(local_ray, tiny_model_dir, tmp_path):
 
 
 def test_an_actor_that_cannot_load_its_model_fails_in_one_line(local_ray, tiny_model_dir):
-    from embedtune.scale import encode_texts_ray
+    from embedtune.retrieval import encode_texts_ray
 
     t0 = time.perf_counter()
     with pytest.raises(EmbedtuneError, match=r"^unknown inference backend 'bogus'; choose one of") as err:

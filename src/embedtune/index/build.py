@@ -17,7 +17,7 @@ from pathlib import Path
 from embedtune.corpus import Chunk, load_chunks
 from embedtune.errors import EmbedtuneError
 from embedtune.encoding import inference_of
-from embedtune.scale.ray_encode import ray_address
+from embedtune.scale import ray_address
 from embedtune.index.base import IndexMeta, IndexStore, IndexVersion, validate_name
 from embedtune.index.store import check_backend, open_store
 from embedtune.progress import console, progress_bar
@@ -98,7 +98,7 @@ def _cut(vectors, dim: int, model_dim: int):
 def _encode_on_ray(model_path: Path, todo: list[Chunk], ws: Workspace, inference: str):
     """Vectors of the chunks still to store, from Ray actors (``--ray-address``), cached in the workspace."""
     from embedtune.retrieval.embedding_cache import default_cache_dir
-    from embedtune.scale import encode_corpus_ray
+    from embedtune.retrieval.ray_encode import encode_corpus_ray
 
     t = time.perf_counter()
     out = encode_corpus_ray(model_path, [Document(c.id, c.text) for c in todo], default_cache_dir(ws.root),

@@ -208,10 +208,10 @@ def _encode_queries(encoder: SentenceTransformer, texts: list[str], batch_size: 
     ``docs/scaling.md``: with offline signals there are more queries than chunks), else in this process."""
     from embedtune.encoding.base import inference_of, model_path_of
     from embedtune.retrieval.embedding_cache import encode_texts
-    from embedtune.scale.ray_encode import ray_address
+    from embedtune.scale import ray_address
 
     if ray_address() is not None and (path := model_path_of(encoder)) is not None:
-        from embedtune.scale import encode_texts_ray
+        from embedtune.retrieval.ray_encode import encode_texts_ray
 
         return encode_texts_ray(path, texts, "query", inference=inference_of(encoder), batch_size=batch_size)
     return encode_texts(encoder, texts, "query", batch_size)

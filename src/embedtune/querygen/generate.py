@@ -36,7 +36,7 @@ from embedtune.querygen.prompts import STYLES, PromptSet, load_examples
 from embedtune.querygen.query import Query, query_id, read_query_texts
 from embedtune.querygen.report import REPORT_FILE, Estimate, LLMStats, QuerygenReport
 from embedtune.retrieval.base import Retriever
-from embedtune.scale.ray_encode import ray_address
+from embedtune.scale import ray_address
 from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
 
 STAGE = "generate"
@@ -310,7 +310,7 @@ def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache)
 
         requests = [j.request for j in todo.values()]
         if ray_address() is not None:  # --ray-address: the same calls, run by actors on the cluster
-            from embedtune.scale import generate_on_ray
+            from embedtune.querygen.backends.ray_generate import generate_on_ray
 
             generate_on_ray(backend, requests, on_result)
         else:

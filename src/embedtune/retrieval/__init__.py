@@ -11,6 +11,7 @@ from embedtune.retrieval.embedding_cache import (
     encode_texts,
 )
 from embedtune.retrieval.hybrid import HybridRetriever, reciprocal_rank_fusion
+from embedtune.retrieval.ray_encode import encode_corpus_ray, encode_texts_ray
 from embedtune.retrieval.rerank import CrossEncoderReranker, RerankRetriever, load_cross_encoder
 
 __all__ = [
@@ -26,7 +27,9 @@ __all__ = [
     "corpus_hash",
     "default_cache_dir",
     "encode_corpus",
+    "encode_corpus_ray",
     "encode_texts",
+    "encode_texts_ray",
     "exact_search",
     "load_cross_encoder",
     "model_display_name",

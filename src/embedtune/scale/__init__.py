@@ -2,24 +2,27 @@
 
 No cluster code of our own: Ray schedules the encoder and generator actors, torch.distributed runs the training
 processes, Milvus stores and searches vectors across machines. ``docs/scaling.md`` says which takes over where.
+
+This package is the bottom of the Ray work: which cluster (``--ray-address``), joining it, the actor pool and
+one-line failures. The Ray jobs sit beside the local code they stand in for, above it in the import order:
+:func:`embedtune.retrieval.encode_corpus_ray` / :func:`~embedtune.retrieval.encode_texts_ray` and
+:func:`embedtune.querygen.backends.generate_on_ray`.
 """
 
-from embedtune.scale.ray_encode import (
+from embedtune.scale.cluster import (
+    actor_pool,
     check_ray_address,
     connect_ray,
-    encode_corpus_ray,
-    encode_texts_ray,
     ray_address,
+    ray_failure,
     set_ray_address,
 )
-from embedtune.scale.ray_generate import generate_on_ray
 
 __all__ = [
+    "actor_pool",
     "check_ray_address",
     "connect_ray",
-    "encode_corpus_ray",
-    "encode_texts_ray",
-    "generate_on_ray",
     "ray_address",
+    "ray_failure",
     "set_ray_address",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 
 from embedtune.errors import EmbedtuneError
 from embedtune.querygen.backends.base import ChatRequest, ChatResult, OnResult, QueryBackend
-from embedtune.scale.ray_encode import actor_pool, connect_ray, ray_address, ray_failure
+from embedtune.scale import actor_pool, connect_ray, ray_address, ray_failure
 
 
 class _GeneratorActor:
