@@ -103,9 +103,9 @@ def find_imports(root: Path = SRC) -> list[Import]:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node, eager in _import_statements(tree.body, True):
-            dsts = {_node(t, root) for t in _targets(node, module, path.name == "__init__.py")} - {None, src}
+            dsts = {_node(t, root) for t in _targets(node, module, path.name == "__init__.py")}
             where = f"{path.relative_to(root)}:{node.lineno}"
-            found.extend(Import(src, dst, where, eager) for dst in sorted(dsts))  # type: ignore[type-var]
+            found.extend(Import(src, dst, where, eager) for dst in sorted(d for d in dsts if d and d != src))
     return found
 
 
