@@ -136,7 +136,7 @@ def test_generate_stage_with_a_local_model_caches_each_sample(tiny_llama, tmp_pa
     report = generate_queries(ws, config)
     assert report.llm is not None and report.llm.chunks == 3 and report.llm.calls == 6 and report.llm.new_calls == 6
     from embedtune.hardware import resolve_dtype
-    from embedtune.querygen.generate import LOCAL_QUERIES_PER_SECOND
+    from embedtune.querygen.estimate import LOCAL_QUERIES_PER_SECOND
 
     rate = LOCAL_QUERIES_PER_SECOND[resolve_dtype("auto")]  # the dtype this CPU runs the writer in
     assert report.estimate is not None and report.estimate.seconds == pytest.approx(6 / rate)

@@ -44,12 +44,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ingest": ("embedtune.corpus.stage", "ingest"),
     "IngestConfig": ("embedtune.corpus.config", "IngestConfig"),
     "IngestReport": ("embedtune.corpus.report", "IngestReport"),
-    "generate": ("embedtune.querygen.generate", "generate_queries"),
-    "GenerateConfig": ("embedtune.querygen.generate", "GenerateConfig"),
+    "generate": ("embedtune.querygen.stage", "generate_queries"),
+    "GenerateConfig": ("embedtune.querygen.config", "GenerateConfig"),
     "split": ("embedtune.dataset.stage", "build_split"),
     "SplitConfig": ("embedtune.dataset.split", "SplitConfig"),
     "baseline": ("embedtune.evaluation.baseline", "run_baseline"),
-    "mine": ("embedtune.mining.mine", "mine"),
+    "mine": ("embedtune.mining.stage", "mine"),
     "MiningConfig": ("embedtune.mining.config", "MiningConfig"),
     "run_teachers": ("embedtune.teach.stage", "teach"),
     "TeachConfig": ("embedtune.teach.config", "TeachConfig"),
@@ -114,14 +114,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; nothing is imported at run
     from embedtune.index.shadow import shadow_compare
     from embedtune.index.store import open_store
     from embedtune.mining.config import MiningConfig
-    from embedtune.mining.mine import mine
+    from embedtune.mining.stage import mine
     from embedtune.models.loading import load_embedder
     from embedtune.models.registry import list_models
     from embedtune.pipeline.config import RunConfig, load_run_config
     from embedtune.pipeline.run import PipelineResult
     from embedtune.pipeline.run import run_pipeline as run
-    from embedtune.querygen.generate import GenerateConfig
-    from embedtune.querygen.generate import generate_queries as generate
+    from embedtune.querygen.config import GenerateConfig
+    from embedtune.querygen.stage import generate_queries as generate
     from embedtune.querygen.query import Query
     from embedtune.teach.config import TeachConfig
     from embedtune.teach.stage import teach as run_teachers

@@ -115,28 +115,26 @@ def baseline(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Establish a baseline before training: BM25, dense, hybrid (and rerank), where queries fail, and a verdict."""
-    import json
-
     from embedtune.evaluation import load_beir, run_baseline
     from embedtune.evaluation.render import baseline_html, print_baseline
-    from embedtune.hashing import fingerprint_paths
+    from embedtune.evaluation.beir import split_fingerprint
     from embedtune.models import resolve_model
     from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
     from embedtune.retrieval.rerank import resolve_cross_encoder
-    from embedtune.workspace import Workspace, write_json
+    from embedtune.workspace import Workspace
+    from embedtune.workspace.artifacts import BASELINE, BASELINE_HTML
 
     use_ray(ray_address)
     data = load_beir(dataset, split, warn=False)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)
     ws = Workspace(workspace)
-    files = [dataset / "corpus.jsonl", dataset / "queries.jsonl", dataset / "qrels" / f"{split}.tsv"]
-    inputs = {str(Path(k).relative_to(dataset)): v for k, v in fingerprint_paths(files).items()}
+    inputs = split_fingerprint(dataset, split)
     params = {"split": split, "model": model, "model_hash": model_fingerprint(resolve_model(model)),
               "rerank": rerank, "rerank_top": rerank_top, "inference": use_inference(inference),
               "rerank_hash": model_fingerprint(resolve_cross_encoder(rerank)) if rerank else None}
     if not force and ws.is_current("baseline", inputs, params):
-        verdict = json.loads(ws.path("baseline.json").read_text(encoding="utf-8"))["verdict"]
+        verdict = BASELINE.read(ws)["verdict"]
         typer.echo(f"baseline is current in {ws.root} (use --force to recompute)")
         typer.echo(verdict["headline"])
         for line in verdict["findings"]:
@@ -148,11 +146,11 @@ def baseline(
             data.corpus, data.queries, data.qrels, model=model, rerank=rerank, rerank_top=rerank_top,
             cache_dir=default_cache_dir(ws.root), dataset=data.name, split=split, warnings=data.warnings,
         )
-        write_json(stage.add_output("baseline.json"), report.to_json())
-        baseline_html(report).save(stage.add_output("baseline.html"))
+        BASELINE.write(stage, report.to_json())
+        baseline_html(report).save(BASELINE_HTML.target(stage))
         stage.record.summary = {"verdict": report.verdict.label, "best_cheap_system": report.best_cheap}
     print_baseline(report)
-    typer.echo(f"wrote {ws.path('baseline.json')} and {ws.path('baseline.html')}")
+    typer.echo(f"wrote {BASELINE.path(ws)} and {BASELINE_HTML.path(ws)}")
 
 
 def register(app: typer.Typer) -> None:

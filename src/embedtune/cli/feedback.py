@@ -128,17 +128,14 @@ def drift_command(
     json_out: Annotated[Path | None, _opt("--json", text="Write the report as JSON here.")] = None,
 ) -> None:
     """Compare recent queries with the training queries and say whether a retrain is due (exit code 0 either way)."""
-    from embedtune.dataset import load_pairs
     from embedtune.feedback.drift import DriftConfig, drift_report
     from embedtune.feedback.history import current_model
     from embedtune.feedback.log import read_log
     from embedtune.models import load_embedder
     from embedtune.retrieval.embedding_cache import encode_texts
+    from embedtune.workspace.artifacts import TRAIN_PAIRS
 
-    pairs_path = workspace / "train_pairs.jsonl"
-    if not pairs_path.exists():
-        raise EmbedtuneError(f"{pairs_path}: no training queries; run `embedtune split` (or `embedtune run`) first")
-    train_queries = [p.query for p in load_pairs(pairs_path)]
+    train_queries = [p.query for p in TRAIN_PAIRS.iter(workspace)]
     quiet_libraries()
     encoder = load_embedder(model or current_model(workspace))
     report = drift_report(train_queries, read_log(feedback),

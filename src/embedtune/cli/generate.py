@@ -61,7 +61,7 @@ def generate_command(
         FilterConfig, GenerateConfig, LocalOptions, OpenAIOptions, estimate_generation, generate_queries,
         make_backend, preview_queries, print_report,
     )
-    from embedtune.querygen.generate import format_estimate
+    from embedtune.querygen.estimate import format_estimate
 
     try:
         config = GenerateConfig(

@@ -18,10 +18,10 @@ from pathlib import Path
 from embedtune.corpus.document import SourceFile
 from embedtune.corpus.loaders import EXTENSIONS
 from embedtune.corpus.skips import BAD_NAME, NOT_FOUND, UNREADABLE, UNSUPPORTED, WORKSPACE, Skipped
+from embedtune.workspace.workspace import MANIFEST
 
 BEIR_CORPUS = "corpus.jsonl"
 RUNS_FOLDER = "embedtune-runs"  # where workspaces go by default
-_MANIFEST = "manifest.json"
 _MANIFEST_MAX_BYTES = 64 << 20
 
 
@@ -42,7 +42,7 @@ def is_workspace(folder: Path) -> bool:
     """Whether ``folder`` is an embedtune workspace (or the folder that holds them by default)."""
     if folder.name == RUNS_FOLDER:
         return True
-    manifest = folder / _MANIFEST
+    manifest = folder / MANIFEST
     try:
         if not manifest.is_file() or manifest.stat().st_size > _MANIFEST_MAX_BYTES:
             return False

@@ -9,10 +9,8 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
-from embedtune.workspace import write_json
 from embedtune.progress import make_console
 
-REPORT_FILE = "ingest_report.json"
 
 
 class TokenStats(BaseModel):
@@ -53,9 +51,6 @@ class IngestReport(BaseModel):
     tokens: TokenStats = Field(default_factory=TokenStats)
     seconds: float = 0.0
     reused: bool = Field(False, exclude=True, description="true when ingest was current and did nothing")
-
-    def save(self, path: Path) -> None:
-        write_json(path, self.model_dump(mode="json"))
 
     @classmethod
     def load(cls, path: Path) -> IngestReport:

@@ -11,27 +11,28 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 from rich.markup import escape
 from rich.progress import Progress
 
-from embedtune.corpus.chunk import CHUNKS_FILE, Chunk
+from embedtune.corpus.chunk import Chunk
 from embedtune.corpus.chunker import Chunker, ChunkSizes, chunk_sizes
 from embedtune.corpus.config import IngestConfig
 from embedtune.corpus.dedup import deduplicate
 from embedtune.corpus.discover import discover, shown
 from embedtune.corpus.document import Document, SourceFile
 from embedtune.corpus.loaders import load
-from embedtune.corpus.report import REPORT_FILE, IngestReport, TokenStats
+from embedtune.corpus.report import IngestReport, TokenStats
 from embedtune.corpus.skips import NO_TEXT, UNREADABLE, Skipped
 from embedtune.corpus.tokenizer import ModelTokenizer, load_tokenizer
 from embedtune.errors import EmbedtuneError
 from embedtune.hashing import sha256_file, sha256_json, sha256_text
 from embedtune.progress import console, progress_bar
-from embedtune.workspace import Workspace, write_json, write_jsonl
+from embedtune.workspace import Workspace, write_json
+from embedtune.workspace.artifacts import CHUNKS, INGEST_REPORT
 
 STAGE = "ingest"
 FORMAT = 1  # bump when the chunk format or algorithm changes, so old results are not reused
@@ -169,8 +170,8 @@ def ingest(
         "format": FORMAT,
     }
     if ws.is_current(STAGE, inputs, params):
-        console.print(f"ingest is current, skipping ({ws.path(CHUNKS_FILE)})", highlight=False)
-        return IngestReport.load(ws.path(REPORT_FILE)).model_copy(update={"reused": True})
+        console.print(f"ingest is current, skipping ({CHUNKS.path(ws)})", highlight=False)
+        return INGEST_REPORT.read_model(ws, IngestReport).model_copy(update={"reused": True})
 
     chunker = Chunker(tok, sizes, config.include_title, config.min_tokens)
     for skip in refused:
@@ -206,11 +207,11 @@ def ingest(
         report.tokens = TokenStats.of([c.n_tokens for c in kept])
         if not kept:
             report.seconds = round(time.perf_counter() - t0, 2)
-            report.save(ws.path(REPORT_FILE))
+            INGEST_REPORT.write(ws, report)
             raise EmbedtuneError(_nothing_usable(paths, report))
-        write_jsonl(run.add_output(CHUNKS_FILE), (c.model_dump(mode="json") for c in kept))
+        CHUNKS.write(run, kept)
         report.seconds = round(time.perf_counter() - t0, 2)
-        report.save(run.add_output(REPORT_FILE))
+        INGEST_REPORT.write(run, report)
         run.record.summary = {
             "files": report.files_ingested,
             "skipped": sum(report.files_skipped.values()),

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from embedtune.dataset.leakage import find_near_duplicates
+from embedtune.workspace.rows import TrainQuery
+
+__all__ = ["SplitConfig", "SplitResult", "TrainQuery", "split_queries"]
 
 
 class SplitConfig(BaseModel):
@@ -38,18 +41,6 @@ class SplitConfig(BaseModel):
     exclude_eval_docs: bool = Field(default=True, description="Keep documents judged in real eval qrels out of training.")
     near_duplicate_threshold: float = 0.8
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class TrainQuery:
-    """A query with the chunk(s) that answer it, as written to ``train_pairs.jsonl``."""
-
-    query_id: str
-    query: str
-    positive_ids: tuple[str, ...]
-    weight: float = 1.0
-    source: str = ""
-    positive_text: str | None = None  # train on this instead of the chunk text (e.g. inverse cloze)
 
 
 @dataclass

@@ -8,42 +8,38 @@ Writes, in the workspace:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 from embedtune.corpus import load_chunks
 from embedtune.dataset.split import SplitConfig, SplitResult, TrainQuery, split_queries
-from embedtune.errors import EmbedtuneError, InputError
+from embedtune.errors import EmbedtuneError
 from embedtune.hashing import fingerprint_paths
-from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
-from embedtune.workspace.atomic import atomic_write
+from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import (
+    CHUNKS,
+    DEV_PAIRS,
+    EVAL_QRELS,
+    EVAL_QUERIES,
+    QUERIES,
+    SPLIT_REPORT,
+    TRAIN_PAIRS,
+    iter_pairs,
+    load_pairs,
+)
+
+__all__ = ["build_split", "iter_pairs", "load_pairs"]
 
 STAGE = "split"
-TRAIN_PAIRS, DEV_PAIRS = "train_pairs.jsonl", "dev_pairs.jsonl"
-EVAL_QUERIES, EVAL_QRELS, REPORT = "eval/queries.jsonl", "eval/qrels.tsv", "split_report.json"
 
 
 def _generated_queries(ws: Workspace) -> list[TrainQuery]:
-    path = ws.path("queries.jsonl")
-    if not path.exists():
-        raise EmbedtuneError(f"{path}: no training queries yet; run `embedtune generate --workspace {ws.root}` first")
+    """The generate stage's queries as training candidates: a query's positives are its chunk and the chunks a
+    multi-hop query also needs."""
     return [
-        TrainQuery(
-            query_id=row["id"], query=row["text"], positive_ids=(row["chunk_id"], *row.get("related_chunk_ids", ())),
-            weight=float(row.get("weight", 1.0)), source=f"{row.get('backend', '')}:{row.get('style', '')}",
-            positive_text=row.get("positive_text"),
-        )
-        for row in read_jsonl(path)
+        TrainQuery(query_id=q.id, query=q.text, positive_ids=q.positive_ids, source=f"{q.backend}:{q.style}",
+                   positive_text=q.positive_text)
+        for q in QUERIES.iter(ws)
     ]
-
-
-def _write_qrels(path: Path, qrels: dict[str, dict[str, int]]) -> None:
-    with atomic_write(path) as f:
-        f.write("query-id\tcorpus-id\tscore\n")
-        for qid, judged in qrels.items():
-            for doc, score in judged.items():
-                f.write(f"{qid}\t{doc}\t{score}\n")
 
 
 def build_split(
@@ -66,7 +62,7 @@ def build_split(
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or SplitConfig()
-    inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("queries.jsonl")])
+    inputs = fingerprint_paths([CHUNKS.path(ws), QUERIES.path(ws)])
     params = {"config": cfg.model_dump(), "eval_queries": eval_queries, "eval_qrels": eval_qrels}
     if ws.is_current(STAGE, inputs, params):
         return None
@@ -79,40 +75,10 @@ def build_split(
     if not result.eval_queries:
         raise EmbedtuneError(f"{ws.root}: the split left no eval queries; raise --eval-fraction or pass a real eval set")
     with ws.stage(STAGE, inputs, params) as run:
-        for name, rows in ((TRAIN_PAIRS, result.train), (DEV_PAIRS, result.dev)):
-            write_jsonl(run.add_output(name), ({**asdict(q), "positive_ids": list(q.positive_ids)} for q in rows))
-        write_jsonl(run.add_output(EVAL_QUERIES), ({"_id": q, "text": t} for q, t in result.eval_queries.items()))
-        _write_qrels(run.add_output(EVAL_QRELS), result.eval_qrels)
-        write_json(run.add_output(REPORT), result.report)
+        TRAIN_PAIRS.write(run, result.train)
+        DEV_PAIRS.write(run, result.dev)
+        EVAL_QUERIES.write(run, result.eval_queries)
+        EVAL_QRELS.write(run, result.eval_qrels)
+        SPLIT_REPORT.write(run, result.report)
         run.record.summary = {k: v for k, v in result.report.items() if isinstance(v, int)}
     return result
-
-
-def iter_pairs(path: str | Path) -> Iterator[TrainQuery]:
-    """Rows of a pairs file (``train_pairs.jsonl`` / ``dev_pairs.jsonl``, or any file of that format), one query each.
-
-    Rows are validated as they are read and not merged: a query id may repeat (some tools write one row per
-    pair). Ids are read as strings, ``weight`` as a float (default 1.0); keys other than the fields of
-    :class:`TrainQuery` are ignored. A bad row raises :class:`InputError` naming the file and the row's number
-    (blank lines not counted).
-    """
-    for line, row in enumerate(read_jsonl(path), 1):
-        qid, text, pos = row.get("query_id"), row.get("query"), row.get("positive_ids")
-        if qid is None or str(qid) == "":
-            raise InputError(path, "row without a query_id", line=line)
-        qid = str(qid)
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(path, f"query {qid!r} has no text", line=line)
-        if not isinstance(pos, list) or not all(isinstance(p, (str, int)) for p in pos):
-            raise InputError(path, f"query {qid!r}: positive_ids must be a list of chunk ids", line=line)
-        try:
-            weight = float(row.get("weight", 1.0))
-        except (TypeError, ValueError):
-            raise InputError(path, f"query {qid!r}: weight must be a number", line=line) from None
-        yield TrainQuery(qid, text, tuple(map(str, pos)), weight, str(row.get("source") or ""),
-                         row.get("positive_text"))
-
-
-def load_pairs(path: str | Path) -> list[TrainQuery]:
-    """Rows of ``train_pairs.jsonl`` / ``dev_pairs.jsonl``, in file order (see :func:`iter_pairs`)."""
-    return list(iter_pairs(path))

@@ -25,13 +25,17 @@ from pathlib import Path
 from rich.markup import escape
 
 from embedtune.errors import InputError
+from embedtune.hashing import sha256_file
 from embedtune.progress import console
 from embedtune.retrieval.base import Document
 from embedtune.workspace.atomic import read_jsonl
+from embedtune.workspace.beir_format import Qrels, load_qrels, load_queries
 
-Qrels = dict[str, dict[str, int]]
+__all__ = ["BeirDataset", "Qrels", "available_splits", "load_beir", "load_corpus", "load_qrels", "load_queries",
+           "qrels_file", "read_queries_file", "split_fingerprint"]
 
 LAYOUT = "a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
+CORPUS_FILE, QUERIES_FILE = "corpus.jsonl", "queries.jsonl"  # a BEIR folder's, not a workspace's
 
 
 @dataclass
@@ -63,6 +67,23 @@ def available_splits(path: str | Path) -> list[str]:
     return sorted(p.stem for p in (Path(path) / "qrels").glob("*.tsv"))
 
 
+def qrels_file(split: str) -> str:
+    """The judgments of ``split``, relative to a BEIR folder."""
+    return f"qrels/{split}.tsv"
+
+
+def split_fingerprint(path: str | Path, split: str) -> dict[str, str]:
+    """sha256 of the files one split is read from, by their path in the folder: a stage's inputs.
+
+    A missing file raises :func:`load_beir`'s one-line error naming it.
+    """
+    root = Path(path)
+    files = {name: root / name for name in (CORPUS_FILE, QUERIES_FILE, qrels_file(split))}
+    if not all(p.is_file() for p in files.values()):
+        load_beir(root, split, warn=False)
+    return {name: sha256_file(p) for name, p in files.items()}
+
+
 def load_corpus(path: str | Path) -> list[Document]:
     """Documents of a ``corpus.jsonl``, in file order; a missing ``_id`` or a duplicate id is an error."""
     docs: list[Document] = []
@@ -79,17 +100,6 @@ def load_corpus(path: str | Path) -> list[Document]:
     if not docs:
         raise InputError(path, "the corpus is empty")
     return docs
-
-
-def load_queries(path: str | Path) -> dict[str, str]:
-    """``{query id: text}`` of a ``queries.jsonl``."""
-    queries: dict[str, str] = {}
-    for line, row in enumerate(read_jsonl(path), 1):
-        qid = row.get("_id")
-        if qid is None or str(qid) == "":
-            raise InputError(path, "query without an _id", line=line)
-        queries[str(qid)] = str(row.get("text") or "")
-    return queries
 
 
 def read_queries_file(path: str | Path, *, need_ids: bool = True) -> dict[str, str]:
@@ -125,29 +135,6 @@ def read_queries_file(path: str | Path, *, need_ids: bool = True) -> dict[str, s
     return queries
 
 
-def load_qrels(path: str | Path) -> Qrels:
-    """``{query id: {doc id: grade}}`` of a qrels TSV (negative grades become 0, i.e. judged non-relevant)."""
-    qrels: Qrels = {}
-    with open(path, encoding="utf-8") as f:
-        for line, raw in enumerate(f, 1):
-            parts = raw.split()
-            if not parts:
-                continue
-            if len(parts) == 4:  # TREC: qid iteration docid grade
-                parts = [parts[0], parts[2], parts[3]]
-            if len(parts) != 3:
-                raise InputError(path, f"expected 'query-id corpus-id score', got {len(parts)} columns", line=line)
-            qid, doc_id, grade = parts
-            try:
-                value = int(float(grade))
-            except ValueError:
-                if line == 1:  # the header
-                    continue
-                raise InputError(path, f"relevance score {grade!r} is not a number", line=line) from None
-            qrels.setdefault(qid, {})[doc_id] = max(value, 0)
-    return qrels
-
-
 def load_beir(path: str | Path, split: str = "test", warn: bool = True) -> BeirDataset:
     """Load one split of a BEIR folder, keeping only the queries judged in that split.
 
@@ -156,16 +143,16 @@ def load_beir(path: str | Path, split: str = "test", warn: bool = True) -> BeirD
     root = Path(path)
     if not root.is_dir():
         raise InputError(root, f"no such dataset folder ({LAYOUT})")
-    for name in ("corpus.jsonl", "queries.jsonl"):
+    for name in (CORPUS_FILE, QUERIES_FILE):
         if not (root / name).is_file():
             raise InputError(root / name, f"missing ({LAYOUT})")
-    qrels_path = root / "qrels" / f"{split}.tsv"
+    qrels_path = root / qrels_file(split)
     if not qrels_path.is_file():
         have = ", ".join(available_splits(root)) or "none"
         raise InputError(qrels_path, f"no qrels for split {split!r} (splits here: {have})")
 
-    corpus = load_corpus(root / "corpus.jsonl")
-    all_queries = load_queries(root / "queries.jsonl")
+    corpus = load_corpus(root / CORPUS_FILE)
+    all_queries = load_queries(root / QUERIES_FILE)
     raw = load_qrels(qrels_path)
     n_lines = sum(len(d) for d in raw.values())
     if n_lines == 0:

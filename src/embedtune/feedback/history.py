@@ -12,9 +12,8 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from embedtune.errors import EmbedtuneError
-from embedtune.workspace import Workspace, write_json
-
-HISTORY_FILE = "retrain_history.json"
+from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import RETRAIN_HISTORY, TRAINED_MODEL
 
 
 class RoundRecord(BaseModel):
@@ -44,21 +43,17 @@ class RetrainHistory(BaseModel):
 
 def load_history(workspace: Workspace | str | Path) -> RetrainHistory:
     """The workspace's history (empty when no round ran yet)."""
-    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
-    path = root / HISTORY_FILE
+    path = RETRAIN_HISTORY.path(workspace)
     if not path.exists():
         return RetrainHistory()
     try:
-        return RetrainHistory.model_validate_json(path.read_text(encoding="utf-8"))
+        return RETRAIN_HISTORY.read_model(workspace, RetrainHistory)
     except (ValidationError, ValueError):
         raise EmbedtuneError(f"{path}: not a valid retrain history (restore it from a backup or move it away)") from None
 
 
 def save_history(workspace: Workspace | str | Path, history: RetrainHistory) -> Path:
-    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
-    path = root / HISTORY_FILE
-    write_json(path, history.model_dump(mode="json"))
-    return path
+    return RETRAIN_HISTORY.write(workspace if isinstance(workspace, Workspace) else Workspace(workspace), history)
 
 
 def current_model(workspace: Workspace | str | Path, history: RetrainHistory | None = None,
@@ -68,8 +63,9 @@ def current_model(workspace: Workspace | str | Path, history: RetrainHistory | N
     history = history if history is not None else load_history(root)
     if history.current_model:
         return history.current_model
-    rounds = sorted(root.glob("round-*/train/model"), key=lambda p: int(p.parts[-3].split("-")[1]))
-    for candidate in [*reversed(rounds), root / "train" / "model"]:
+    rounds = sorted(root.glob(f"round-*/{TRAINED_MODEL.relpath}"),
+                    key=lambda p: int(p.relative_to(root).parts[0].removeprefix("round-")))
+    for candidate in [*reversed(rounds), TRAINED_MODEL.path(root)]:
         if (candidate / "config.json").exists() or (candidate / "modules.json").exists():
             return str(candidate)
     if fallback:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,9 @@ from embedtune.feedback.log import FeedbackRecord, now, read_log
 from embedtune.feedback.propensity import Propensity, estimate_propensity, query_key
 from embedtune.feedback.retrain_config import RetrainConfig
 from embedtune.hashing import sha256_file
-from embedtune.workspace import Workspace, read_jsonl, write_jsonl
+from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, EVAL_QRELS, EVAL_QUERIES, TRAIN_PAIRS, TRAIN_TRIPLETS
+from embedtune.workspace.rows import TrainQuery, Triplet
 from embedtune.progress import make_console
 
 FEEDBACK_PREFIX = "fb-"
@@ -93,19 +95,16 @@ def _copy_if_changed(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def _mining_pairs(ws: Workspace, pairs: Sequence[ClickPair], config: RetrainConfig) -> list[dict]:
+def _mining_pairs(ws: Workspace, pairs: Sequence[ClickPair], config: RetrainConfig) -> list[TrainQuery]:
     """train_pairs rows for mining: the synthetic set (unless feedback only) plus one row per feedback query."""
-    rows: list[dict] = []
-    synthetic = ws.path("train_pairs.jsonl")
-    if config.feedback_share < 1 and synthetic.exists():
-        rows.extend(read_jsonl(synthetic))
-    by_query: dict[str, dict] = {}
+    rows: list[TrainQuery] = []
+    if config.feedback_share < 1 and TRAIN_PAIRS.exists(ws):
+        rows.extend(TRAIN_PAIRS.iter(ws))
+    by_query: dict[str, TrainQuery] = {}
     for p in pairs:
-        row = by_query.setdefault(query_id(p.query), {
-            "query_id": query_id(p.query), "query": p.query, "positive_ids": [], "weight": 0.0,
-            "source": "feedback", "positive_text": None})
-        row["positive_ids"].append(p.doc_id)
-        row["weight"] = round(row["weight"] + p.weight, 6)
+        qid = query_id(p.query)
+        old = by_query.get(qid) or TrainQuery(qid, p.query, (), 0.0, "feedback")
+        by_query[qid] = replace(old, positive_ids=(*old.positive_ids, p.doc_id), weight=round(old.weight + p.weight, 6))
     return rows + list(by_query.values())
 
 
@@ -127,24 +126,24 @@ def _scorer(model: str):
     return score
 
 
-def _training_rows(mined: Path, pairs: Sequence[ClickPair], negatives: dict[tuple[str, str], list[str]],
-                   texts: dict[str, str], config: RetrainConfig) -> tuple[list[dict], dict[str, int]]:
+def _training_rows(mine_ws: Workspace, pairs: Sequence[ClickPair], negatives: dict[tuple[str, str], list[str]],
+                   texts: dict[str, str], config: RetrainConfig) -> tuple[list[Triplet], dict[str, int]]:
     """Synthetic rows plus feedback rows drawn by weight, ``feedback_share`` of the total."""
     weight = {(query_id(p.query), p.doc_id): p.weight for p in pairs}
     by_pair = {(query_id(p.query), p.doc_id): p for p in pairs}
-    synthetic, feedback = [], []
-    for row in read_jsonl(mined):
-        key = (row["query_id"], row["positive_id"])
-        if not str(row["query_id"]).startswith(FEEDBACK_PREFIX):
+    synthetic: list[Triplet] = []
+    feedback: list[Triplet] = []
+    for row in TRAIN_TRIPLETS.iter(mine_ws):
+        key = (row.query_id, row.positive_id)
+        if not row.query_id.startswith(FEEDBACK_PREFIX):
             synthetic.append(row)
             continue
-        extra = negatives.get((by_pair[key].query, row["positive_id"]), []) if key in by_pair else []
+        extra = negatives.get((by_pair[key].query, row.positive_id), []) if key in by_pair else []
         if extra:  # skipped-above negatives first: the trainer takes the first `hard_negatives`
-            ids = extra + [i for i in row["negative_ids"] if i not in extra]
-            row["negative_ids"], row["negatives"] = ids, [texts[i] for i in ids]
-            row["negative_scores"] = []
-        row["weight"] = weight.get(key, 1.0)
-        feedback.append(row)
+            ids = extra + [i for i in row.negative_ids if i not in extra]
+            row = row.model_copy(update={"negative_ids": ids, "negatives": [texts[i] for i in ids],
+                                         "negative_scores": []})
+        feedback.append(row.model_copy(update={"weight": weight.get(key, 1.0)}))
     if not feedback:
         raise EmbedtuneError("no feedback training rows: no clicked result is a chunk of this workspace")
     total = config.train.max_rows or (len(synthetic) + len(feedback))
@@ -152,17 +151,14 @@ def _training_rows(mined: Path, pairs: Sequence[ClickPair], negatives: dict[tupl
     rng = np.random.default_rng(config.seed)
     n_syn = min(len(synthetic), total - n_fb)
     syn = [synthetic[i] for i in sorted(rng.choice(len(synthetic), n_syn, replace=False))] if n_syn else []
-    fb = [feedback[i] for i in resample_by_weight([r["weight"] for r in feedback], n_fb, config.seed)]
+    fb = [feedback[i] for i in resample_by_weight([r.weight for r in feedback], n_fb, config.seed)]
     return syn + fb, {"synthetic_rows": len(syn), "feedback_rows": len(fb), "feedback_pairs": len(feedback)}
 
 
 def _golden(ws: Workspace, docs, chunk_docs) -> HeldOut | None:
-    from embedtune.evaluation.beir import load_qrels, load_queries
-
-    queries, qrels = ws.path("eval/queries.jsonl"), ws.path("eval/qrels.tsv")
-    if not (queries.exists() and qrels.exists()):
+    if not (EVAL_QUERIES.exists(ws) and EVAL_QRELS.exists(ws)):
         return None
-    return HeldOut("golden", docs, load_queries(queries), load_qrels(qrels), chunk_docs)
+    return HeldOut("golden", docs, EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws), chunk_docs)
 
 
 def retrain(
@@ -182,8 +178,8 @@ def retrain(
         model: the current model, when neither the history nor the workspace says which it is.
     """
     from embedtune.corpus import load_chunks
+    from embedtune.corpus.chunk import chunk_documents
     from embedtune.mining import mine
-    from embedtune.retrieval.base import Document
     from embedtune.retrieval.embedding_cache import default_cache_dir
     from embedtune.training.stage import train_stage, trained_model_dir
 
@@ -214,29 +210,29 @@ def retrain(
     for p in pairs:
         p.skipped_above = {d: c for d, c in p.skipped_above.items() if d in texts}
     if not pairs:
-        raise EmbedtuneError(f"{feedback}: no click on a chunk of {ws.path('chunks.jsonl')} among the training "
+        raise EmbedtuneError(f"{feedback}: no click on a chunk of {CHUNKS.path(ws)} among the training "
                              f"searches; was the log written by a server over this workspace's index?")
 
     round_ws = Workspace(ws.root / f"retrain-{n}")
     mine_ws = Workspace(round_ws.root / "mine")
     for target in (round_ws, mine_ws):
-        _copy_if_changed(ws.path("chunks.jsonl"), target.path("chunks.jsonl"))
-    _copy_if_changed(ws.path("dev_pairs.jsonl"), round_ws.path("dev_pairs.jsonl"))
-    write_jsonl(mine_ws.path("train_pairs.jsonl"), _mining_pairs(ws, pairs, config))
+        _copy_if_changed(CHUNKS.path(ws), CHUNKS.path(target))
+    _copy_if_changed(DEV_PAIRS.path(ws), DEV_PAIRS.path(round_ws))
+    TRAIN_PAIRS.write(mine_ws, _mining_pairs(ws, pairs, config))
     mine(mine_ws, config.mining.model_copy(update={"model": current}))
 
     negatives, neg_counts = {}, {"candidates": 0, "kept": 0, "removed": 0}
     if config.skip_above_negatives and any(p.skipped_above for p in pairs):
         negatives, neg_counts = filter_negatives(pairs, _scorer(current)(texts), config.mining)
-    rows, row_counts = _training_rows(mine_ws.path("train_triplets.jsonl"), pairs, negatives, texts, config)
-    write_jsonl(round_ws.path("train_triplets.jsonl"), rows)
-    _copy_if_changed(mine_ws.path("train_pairs.jsonl"), round_ws.path("train_pairs.jsonl"))
+    rows, row_counts = _training_rows(mine_ws, pairs, negatives, texts, config)
+    TRAIN_TRIPLETS.write(round_ws, rows)
+    _copy_if_changed(TRAIN_PAIRS.path(mine_ws), TRAIN_PAIRS.path(round_ws))
     result = train_stage(round_ws, current, config.train, triplets=True)
     if result is not None:
         console.print(f"trained {result.steps} steps on {result.train_rows:,} rows in {result.seconds:.0f}s")
     candidate = str(trained_model_dir(round_ws))
 
-    docs = [Document(c.id, c.text) for c in chunks]
+    docs = chunk_documents(chunks)
     chunk_docs = {c.id: c.doc_ids for c in chunks}
     cache = default_cache_dir(ws.root)
     metric = config.gate.metric

@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from embedtune.corpus import Chunk, load_chunks
+from embedtune.corpus.chunk import chunk_documents
 from embedtune.errors import EmbedtuneError
 from embedtune.encoding import inference_of
 from embedtune.scale import ray_address
 from embedtune.index.base import IndexMeta, IndexStore, IndexVersion, validate_name
 from embedtune.index.store import check_backend, open_store
 from embedtune.progress import console, progress_bar
-from embedtune.retrieval.base import Document, corpus_hash
+from embedtune.retrieval.base import corpus_hash
 from embedtune.retrieval.dense import truncate_dims
 from embedtune.retrieval.embedding_cache import encode_texts, model_fingerprint
 from embedtune.workspace import Workspace
@@ -101,7 +102,7 @@ def _encode_on_ray(model_path: Path, todo: list[Chunk], ws: Workspace, inference
     from embedtune.retrieval.ray_encode import encode_corpus_ray
 
     t = time.perf_counter()
-    out = encode_corpus_ray(model_path, [Document(c.id, c.text) for c in todo], default_cache_dir(ws.root),
+    out = encode_corpus_ray(model_path, chunk_documents(todo), default_cache_dir(ws.root),
                             inference=inference)
     console.print(f"encoded {len(todo):,} chunks on Ray in {time.perf_counter() - t:.1f}s", highlight=False)
     return out.vectors
@@ -161,7 +162,7 @@ def build_index(
     st = store if not isinstance(store, str | Path) else open_store(store, backend, create=True)
     wanted = IndexMeta(
         name=name, backend=st.backend, model_path=str(model_path), model_hash=model_fingerprint(model_path),
-        dim=dim or model_dim, normalized=True, corpus_hash=corpus_hash([Document(c.id, c.text) for c in chunks]),
+        dim=dim or model_dim, normalized=True, corpus_hash=corpus_hash(chunk_documents(chunks)),
         chunking=chunking_params(ws), created_at=utcnow(), model_dim=model_dim, expected=len(chunks),
         inference=inference_of(encoder),
     )

@@ -13,14 +13,9 @@ from embedtune.retrieval.dense import truncate_dims
 from embedtune.retrieval.embedding_cache import encode_texts, model_fingerprint
 
 
-def load_version_model(meta: IndexMeta, model_path: str | Path | None = None):  # -> SentenceTransformer
-    """The model that made ``meta``'s vectors, from its recorded folder (or ``model_path`` if it moved).
-
-    Its content hash must equal the recorded one: a retrained or edited model gives other vectors.
-    """
-    from embedtune.models import load_embedder
-
-    path = Path(model_path or meta.model_path)
+def check_version_model(meta: IndexMeta, path: Path) -> None:
+    """``path`` must hold the model that made ``meta``'s vectors: a retrained or edited model (another content
+    hash) gives other vectors. The one check for serving, shadow comparison and queries alike."""
     if not path.exists():
         raise EmbedtuneError(
             f"model folder {path} of index version {meta.name!r} is gone; restore it (or pass its new location)"
@@ -31,6 +26,14 @@ def load_version_model(meta: IndexMeta, model_path: str | Path | None = None):  
             f"model {path} changed since index version {meta.name!r} was built ({meta.model_hash[:12]} -> "
             f"{current[:12]}): its vectors no longer match the model; rebuild the version or restore the model"
         )
+
+
+def load_version_model(meta: IndexMeta, model_path: str | Path | None = None):  # -> SentenceTransformer
+    """The model that made ``meta``'s vectors, from its recorded folder (or ``model_path`` if it moved)."""
+    from embedtune.models import load_embedder
+
+    path = Path(model_path or meta.model_path)
+    check_version_model(meta, path)
     return load_embedder(path)
 
 

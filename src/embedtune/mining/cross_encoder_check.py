@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embedtune.mining.filters import percpos_threshold
-from embedtune.progress import progress_bar
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -55,11 +54,10 @@ class CrossEncoderCheck:
         relative: float | None = 0.9,
         batch_size: int = 32,
     ) -> None:
-        if isinstance(model, (str, Path)):
-            from embedtune.retrieval.rerank import load_cross_encoder
+        # Batch scoring is the reranker's (one rule for how a cross-encoder reads pairs); this adds the cache.
+        from embedtune.retrieval.rerank import CrossEncoderReranker
 
-            model = load_cross_encoder(model)
-        self.model = model
+        self.reranker = CrossEncoderReranker(model, batch_size=batch_size)
         self.query_texts, self.doc_texts, self.positives = query_texts, doc_texts, positives
         self.threshold, self.relative, self.batch_size = threshold, relative, batch_size
         self._scores: dict[tuple[int, int], float] = {}
@@ -67,21 +65,11 @@ class CrossEncoderCheck:
 
     def scores(self, queries: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """CE scores of the pairs (``queries[i]``, ``docs[i]``), computing only those not seen before."""
-        import torch
-
         keys = list(zip(queries.tolist(), docs.tolist()))
         todo = list(dict.fromkeys(k for k in keys if k not in self._scores))
         if todo:
-            step = self.batch_size * 4
-            with progress_bar(transient=True) as bar, torch.inference_mode():
-                task = bar.add_task(f"cross-encoder check ({len(todo):,} pairs)", total=len(todo))
-                for start in range(0, len(todo), step):
-                    chunk = todo[start : start + step]
-                    texts = [(self.query_texts[q], self.doc_texts[d]) for q, d in chunk]
-                    out = self.model.predict(texts, batch_size=self.batch_size, show_progress_bar=False)
-                    flat = np.asarray(out, dtype=np.float32).reshape(len(chunk), -1)[:, 0]
-                    self._scores.update(zip(chunk, flat.tolist()))
-                    bar.advance(task, len(chunk))
+            texts = [(self.query_texts[q], self.doc_texts[d]) for q, d in todo]
+            self._scores.update(zip(todo, self.reranker.predict(texts).tolist()))
             self.pairs_scored += len(todo)
         return np.array([self._scores[k] for k in keys], dtype=np.float32)
 

@@ -18,11 +18,8 @@ from rich.table import Table
 from embedtune.mining.calibration import Calibration
 from embedtune.report import HtmlReport
 from embedtune.report.plots import new_figure, to_png
-from embedtune.workspace import write_json
 from embedtune.progress import make_console
 
-REPORT_FILE = "mining_report.json"
-HTML_FILE = "mining_report.html"
 HIST_BINS = 40
 
 
@@ -79,9 +76,6 @@ class MiningReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     reused: bool = Field(False, exclude=True, description="true when mining was current and did nothing")
-
-    def save(self, path: str | Path) -> None:
-        write_json(path, self.model_dump(mode="json"))
 
     @classmethod
     def load(cls, path: str | Path) -> MiningReport:

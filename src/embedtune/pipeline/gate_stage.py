@@ -6,7 +6,6 @@ files and the dev slice, outputs ``gate/gate.json`` and the delivered merge (``g
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ from embedtune.hashing import fingerprint_paths
 from embedtune.models import resolve_model
 from embedtune.retrieval.embedding_cache import model_fingerprint
 from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, GATE_DIR, GATE_RESULT
 
 STAGE = "gate"
-GATE_DIR = "gate"
 
 
 def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, dims: list[int], seed: int) -> dict[str, Any]:
@@ -26,16 +25,15 @@ def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, di
     from embedtune.training.stage import dev_split
 
     files = [f for f in sorted(tuned_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
-    inputs = fingerprint_paths([*files, ws.path("dev_pairs.jsonl"), ws.path("chunks.jsonl")])
+    inputs = fingerprint_paths([*files, DEV_PAIRS.path(ws), CHUNKS.path(ws)])
     params = {"gate": config.model_dump(mode="json"), "base": model_fingerprint(resolve_model(base)), "dims": dims,
               "seed": seed}
-    result_file = ws.path(f"{GATE_DIR}/gate.json")
-    if ws.is_current(STAGE, inputs, params) and result_file.exists():
-        return json.loads(result_file.read_text(encoding="utf-8"))
+    if ws.is_current(STAGE, inputs, params) and GATE_RESULT.exists(ws):
+        return GATE_RESULT.read(ws)
     with ws.stage(STAGE, inputs, params) as run:
         texts = {c.id: c.text for c in load_chunks(ws)}
-        result = run_gate(base, tuned_dir, dev_split(ws, texts, seed), dims, config, ws.path(GATE_DIR))
-        for f in sorted(ws.path(GATE_DIR).rglob("*")):
+        result = run_gate(base, tuned_dir, dev_split(ws, texts, seed), dims, config, GATE_DIR.path(ws))
+        for f in sorted(GATE_DIR.path(ws).rglob("*")):
             if f.is_file() and f.name != "README.md":  # a delivered merge's card is rewritten with the eval results
                 run.add_output(str(f.relative_to(ws.root)))
         run.record.summary = {"delivered": result.delivered, "alpha": result.chosen_alpha, "exit_code": result.exit_code}

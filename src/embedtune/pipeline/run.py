@@ -16,9 +16,10 @@ from pathlib import Path
 from rich.console import Console
 
 from embedtune.corpus import ingest, load_chunks, print_ingest_summary
+from embedtune.corpus.chunk import chunk_documents
 from embedtune.dataset import build_split
 from embedtune.encoding import set_default_inference
-from embedtune.evaluation.beir import load_beir, load_qrels, load_queries
+from embedtune.evaluation.beir import load_beir
 from embedtune.evaluation.model_comparison import ModelComparison, compare_base_and_tuned, comparison_html
 from embedtune.hardware import resolve_inference
 from embedtune.hashing import fingerprint_paths
@@ -32,11 +33,23 @@ from embedtune.samples import scifact_sample
 from embedtune.teach import teach
 from embedtune.training.model_card import write_model_card
 from embedtune.training.stage import train_stage, trained_model_dir
-from embedtune.workspace import Workspace, write_json, write_jsonl
+from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import (
+    BASELINE,
+    BASELINE_HTML,
+    CHUNKS,
+    DEV_PAIRS,
+    EVAL_QRELS,
+    EVAL_QUERIES,
+    EVAL_REPORT,
+    EVAL_SPLIT_QUERIES,
+    REPORT_HTML,
+    TIMINGS,
+    TRAIN_PAIRS,
+)
 from embedtune.progress import make_console
 
-SHARED_FILES = ("chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl")
-EVAL_SPLIT_QUERIES = "eval_split_queries.jsonl"
+SHARED_FILES = (CHUNKS, TRAIN_PAIRS, DEV_PAIRS)  # what every round's sub-workspace starts from
 
 
 @dataclass
@@ -60,20 +73,20 @@ class PipelineResult:
 def _round_workspace(ws: Workspace, n: int) -> Workspace:
     """``round-<n>/`` with copies of the shared inputs (copied only when changed, so stages stay current)."""
     sub = Workspace(ws.root / f"round-{n}")
-    for name in SHARED_FILES:
-        src, dst = ws.path(name), sub.path(name)
+    for artifact in SHARED_FILES:
+        src, dst = artifact.path(ws), artifact.path(sub)
         if src.exists() and (not dst.exists() or fingerprint_paths([src])[str(src)] != fingerprint_paths([dst])[str(dst)]):
             shutil.copyfile(src, dst)
     return sub
 
 
 def _eval_set(ws: Workspace) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    return load_queries(ws.path("eval/queries.jsonl")), load_qrels(ws.path("eval/qrels.tsv"))
+    return EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws)
 
 
 def _chunk_docs(ws: Workspace) -> tuple[list[Document], dict[str, list[str]]]:
     chunks = load_chunks(ws)
-    return [Document(c.id, c.text) for c in chunks], {c.id: list(c.doc_ids) for c in chunks}
+    return chunk_documents(chunks), {c.id: list(c.doc_ids) for c in chunks}
 
 
 def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None) -> PipelineResult:
@@ -155,10 +168,10 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
     _print_comparison(comparison, console)
     write_model_card(candidate, base, config.train_config(), {"eval queries": comparison.evaluation.n_queries},
                      comparison.dims, comparison.rows())
-    write_json(ws.path("timings.json"), timings)
+    TIMINGS.write(ws, timings)
     shown = f"{base} (the base model: nothing beat it)" if kept_base else candidate
-    console.print(f"delivered model: [bold]{shown}[/]   report: [bold]{ws.path('report.html')}[/]")
-    return PipelineResult(candidate, comparison, ws.path("report.html"), timings, gate, delivered_base=kept_base)
+    console.print(f"delivered model: [bold]{shown}[/]   report: [bold]{REPORT_HTML.path(ws)}[/]")
+    return PipelineResult(candidate, comparison, REPORT_HTML.path(ws), timings, gate, delivered_base=kept_base)
 
 
 def _report_dims(config: RunConfig, base: str) -> list[int]:
@@ -194,16 +207,14 @@ def _print_teach(report: dict, console: Console) -> None:
 def _write_eval_split_queries(ws: Workspace, queries: dict[str, str], qrels: dict) -> Path:
     """The eval split's queries only, for the contamination filter: a BEIR queries.jsonl also holds the
     training queries, and those must stay usable (e.g. imported as labelled training queries)."""
-    path = ws.path(EVAL_SPLIT_QUERIES)
-    write_jsonl(path, ({"_id": q, "text": queries[q]} for q in qrels if q in queries))
-    return path
+    return EVAL_SPLIT_QUERIES.write(ws, {q: queries[q] for q in qrels if q in queries})
 
 
 def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, console) -> None:
     from embedtune.evaluation.baseline import run_baseline
     from embedtune.evaluation.render import baseline_html, print_baseline
 
-    inputs = fingerprint_paths([ws.path("chunks.jsonl"), ws.path("eval/queries.jsonl"), ws.path("eval/qrels.tsv")])
+    inputs = fingerprint_paths([CHUNKS.path(ws), EVAL_QUERIES.path(ws), EVAL_QRELS.path(ws)])
     rerank = config.report.resolved_rerank()
     params = {"model": model_fingerprint(_resolve(base)), "rerank": rerank}
     if rerank is not None:  # absent without a reranker, so workspaces from before rerank_top stay current
@@ -219,8 +230,8 @@ def _baseline(ws, docs, chunk_docs, queries, qrels, base, config, cache_dir, con
                               cache_dir=cache_dir,
                               dataset=ws.root.name, split="eval", chunk_docs=chunk_docs)
         print_baseline(result, console)
-        write_json(run.add_output("baseline.json"), result.to_json())
-        baseline_html(result).save(run.add_output("baseline.html"))
+        BASELINE.write(run, result.to_json())
+        baseline_html(result).save(BASELINE_HTML.target(run))
 
 
 def _resolve(model: str) -> Path:
@@ -235,8 +246,8 @@ def _evaluate(ws, docs, chunk_docs, queries, qrels, base, model_dir, dims, confi
         hybrid=config.report.hybrid, cache_dir=cache_dir, dataset=ws.root.name, split="eval",
     )
     # The gate's verdict beside the eval numbers it was decided without.
-    write_json(ws.path("eval_report.json"), comparison.to_json() | ({"gate": gate} if gate else {}))
-    comparison_html(comparison, f"embedtune: {ws.root.name}").save(ws.path("report.html"))
+    EVAL_REPORT.write(ws, comparison.to_json() | ({"gate": gate} if gate else {}))
+    comparison_html(comparison, f"embedtune: {ws.root.name}").save(REPORT_HTML.target(ws))
     return comparison
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from embedtune.errors import EmbedtuneError
 from embedtune.hashing import sha256_json
+from embedtune.workspace.artifacts import QUERYGEN_CACHE
 
-CACHE_FILE = "querygen_cache.sqlite"
+CACHE_FILE = QUERYGEN_CACHE.relpath  # its place in a workspace, for callers that copy or open it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS generations (

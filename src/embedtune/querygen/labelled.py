@@ -24,12 +24,12 @@ _WORD = re.compile(r"\w+")
 
 
 def _read_beir(folder: Path, split: str) -> list[tuple[str, str, list[str]]]:
-    from embedtune.evaluation.beir import load_qrels, load_queries
+    from embedtune.evaluation.beir import QUERIES_FILE, load_qrels, load_queries, qrels_file
 
-    qrels_path = folder / "qrels" / f"{split}.tsv"
+    qrels_path = folder / qrels_file(split)
     if not qrels_path.exists():
         raise EmbedtuneError(f"{qrels_path}: no such qrels file (labelled split {split!r})")
-    texts, qrels = load_queries(folder / "queries.jsonl"), load_qrels(qrels_path)
+    texts, qrels = load_queries(folder / QUERIES_FILE), load_qrels(qrels_path)
     return [(qid, texts[qid], [d for d, g in judged.items() if g > 0])
             for qid, judged in qrels.items() if qid in texts]
 

@@ -1,38 +1,18 @@
-"""The artifact of query generation: one synthetic (query, positive passage) pair, a line of ``queries.jsonl``."""
+"""The artifact of query generation: one synthetic (query, positive passage) pair, a line of ``queries.jsonl``.
+
+The row model lives with the workspace's other row models (:mod:`embedtune.workspace.rows`); it is re-exported
+here with the id rule every generator uses.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from embedtune.evaluation.beir import read_queries_file
 from embedtune.hashing import sha256_text
+from embedtune.workspace.rows import Query
 
-
-class Query(BaseModel):
-    """A synthetic query and the chunk it was written for.
-
-    ``style`` says which prompt style or offline signal produced it and ``backend`` which kind of generator
-    (``openai``, ``local`` or ``offline``), so training and reports can weigh or drop each source separately.
-    """
-
-    id: str
-    text: str
-    chunk_id: str
-    doc_id: str
-    style: str
-    backend: str
-    model: str | None = None
-    prompt_hash: str | None = None
-    positive_text: str | None = Field(
-        default=None,
-        description="The passage to train on when it is not the chunk's text: an inverse-cloze passage with the "
-        "query sentence removed, a section without its heading, a body without its title.",
-    )
-    related_chunk_ids: list[str] = Field(
-        default_factory=list, description="Other chunks a multi-hop query needs besides chunk_id."
-    )
+__all__ = ["Query", "query_id", "read_query_texts"]
 
 
 def query_id(chunk_id: str, style: str, backend: str, text: str) -> str:

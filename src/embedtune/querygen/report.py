@@ -13,8 +13,6 @@ from embedtune.querygen.filters import FILTERS
 from embedtune.querygen.query import Query
 from embedtune.progress import make_console
 
-REPORT_FILE = "querygen_report.json"
-
 
 def group_of(query: Query) -> str:
     """``backend/style``, the unit every count is broken down by (e.g. ``local/question``, ``offline/title``)."""

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from embedtune.errors import EmbedtuneError
 from embedtune.index.base import IndexMeta, IndexVersion
-from embedtune.retrieval.embedding_cache import encode_texts, model_fingerprint
+from embedtune.index.model import check_version_model
+from embedtune.retrieval.embedding_cache import encode_texts
 
 
 def model_candidates(meta: IndexMeta, override: str | None) -> list[Path]:
@@ -30,13 +31,10 @@ def find_model(version: IndexVersion, override: str | None) -> Path:
     """The first candidate folder whose content is the version's model; EmbedtuneError naming each tried."""
     tried: list[str] = []
     for path in model_candidates(version.meta, override):
-        if not path.exists():
-            tried.append(f"{path} (missing)")
-            continue
         try:
-            version.check_model(model_fingerprint(path))
+            check_version_model(version.meta, path)
         except EmbedtuneError as e:
-            tried.append(f"{path} ({e})")
+            tried.append(str(e))
             continue
         return path
     where = "; ".join(tried) or "no model path recorded"

@@ -34,11 +34,19 @@ from embedtune.teach.config import TeachConfig
 from embedtune.teach.score_cache import ScoreCache
 from embedtune.teach.signals import Scorer, bi_encoder_scorer, cross_encoder_scorer, fuse, score_pairs
 from embedtune.teach.teachers import TeacherPlan, plan_teacher
-from embedtune.workspace import Workspace, read_jsonl, write_json, write_jsonl
+from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import (
+    CHUNKS,
+    DEV_PAIRS,
+    TEACH_REPORT,
+    TEACHER_SCORES,
+    TRAIN_PAIRS,
+    TRAIN_TEACHER,
+    TRAIN_TRIPLETS,
+)
+from embedtune.workspace.rows import TeacherRow, Triplet
 
 STAGE = "teach"
-TEACHER_FILE = "train_teacher.jsonl"
-REPORT_FILE = "teach_report.json"
 FORMAT = 1
 HYBRID_DEPTH = 30  # first-stage depth per system for the hybrid candidates
 
@@ -55,16 +63,11 @@ class TeachResult:
 def score_cache_path(ws: Workspace) -> Path:
     """Teacher scores of this workspace, kept across runs: a rerun with other filters or budgets re-reads them
     (keys name the signal's model by content hash, so another model never reuses them)."""
-    return ws.path("cache/teacher/scores.jsonl")
-
-
-def teacher_rows_path(workspace: Workspace | str | Path) -> Path:
-    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
-    return root / TEACHER_FILE
+    return TEACHER_SCORES.path(ws)
 
 
 def _inputs(ws: Workspace) -> dict[str, str]:
-    needed = [ws.path("chunks.jsonl"), ws.path("train_pairs.jsonl"), ws.path("train_triplets.jsonl")]
+    needed = [a.path(ws) for a in (CHUNKS, TRAIN_PAIRS, TRAIN_TRIPLETS)]
     for p in needed:
         if not p.exists():
             raise EmbedtuneError(f"{p}: missing; run `embedtune mine` (or `embedtune run`) before `teach`")
@@ -102,30 +105,29 @@ def teach(
     cfg = config or TeachConfig()
     plan = plan_teacher(cfg)
     inputs, params = _inputs(ws), _params(cfg, plan, base_model)
-    out, report_path = ws.path(TEACHER_FILE), ws.path(REPORT_FILE)
-    if not force and ws.is_current(STAGE, inputs, params) and report_path.exists():
-        import json
-
+    out = TRAIN_TEACHER.path(ws)
+    if not force and ws.is_current(STAGE, inputs, params) and TEACH_REPORT.exists(ws):
         console.print(f"teach is current, skipping ({out})", highlight=False)
-        return TeachResult(out, json.loads(report_path.read_text(encoding="utf-8")), reused=True)
+        return TeachResult(out, TEACH_REPORT.read(ws), reused=True)
     with ws.stage(STAGE, inputs, params) as run:
         rows, report = _teach_rows(ws, cfg, plan, base_model, ScoreCache(score_cache_path(ws)),
                                    _signal_models(params))
-        write_jsonl(run.add_output(TEACHER_FILE), rows)
-        write_json(run.add_output(REPORT_FILE), report)
+        TRAIN_TEACHER.write(run, rows)
+        TEACH_REPORT.write(run, report)
         run.record.summary = {k: report[k] for k in ("teacher", "rows_in", "rows_out", "false_negatives_dropped")}
     return TeachResult(out, report)
 
 
-def _student_margin(row: dict[str, Any]) -> float:
+def _student_margin(row: Triplet) -> float:
     """The base model's score gap between the row's positive and its hardest mined negative (small = hard row)."""
-    return row["positive_score"] - max(row["negative_scores"], default=float("-inf"))
+    positive = row.positive_score if row.positive_score is not None else float("inf")  # unscored: not known hard
+    return positive - max(row.negative_scores, default=float("-inf"))
 
 
-def _sample_rows(ws: Workspace, cfg: TeachConfig) -> list[dict[str, Any]]:
+def _sample_rows(ws: Workspace, cfg: TeachConfig) -> list[Triplet]:
     """The rows to teach: ``hard_share`` of the budget from the rows the base model separates least, the rest a
     seeded random sample (the teacher's consistency filter then drops the hard rows that are only noise)."""
-    rows = list(read_jsonl(ws.path("train_triplets.jsonl")))
+    rows = TRAIN_TRIPLETS.read(ws)
     if cfg.max_rows is None or len(rows) <= cfg.max_rows:
         return rows
     n_hard = int(round(cfg.hard_share * cfg.max_rows))
@@ -137,14 +139,12 @@ def _sample_rows(ws: Workspace, cfg: TeachConfig) -> list[dict[str, Any]]:
     return [rows[i] for i in sorted(chosen)]
 
 
-def _known_positives(ws: Workspace, rows: list[dict[str, Any]]) -> dict[str, set[str]]:
-    from embedtune.dataset import iter_pairs
-
+def _known_positives(ws: Workspace, rows: list[Triplet]) -> dict[str, set[str]]:
     known: dict[str, set[str]] = defaultdict(set)
-    for q in iter_pairs(ws.path("train_pairs.jsonl")):
+    for q in TRAIN_PAIRS.iter(ws):
         known[q.query_id].update(q.positive_ids)
     for r in rows:
-        known[r["query_id"]].update([r["positive_id"], *r.get("relabelled_positive_ids", [])])
+        known[r.query_id].update([r.positive_id, *r.relabelled_positive_ids])
     return known
 
 
@@ -189,12 +189,10 @@ def _dev_quality(ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, scorers: di
                  text_of: dict[str, str]) -> dict | None:
     """NDCG@10 on a sample of the dev slice (chunk level): base model, hybrid, and the teacher reranking hybrid's
     top 20 -- the teacher's own quality, next to the model it teaches."""
-    from embedtune.dataset import load_pairs
     from embedtune.evaluation.metrics import evaluate_run
     from embedtune.teach.reranker import TeacherReranker
 
-    path = ws.path("dev_pairs.jsonl")
-    dev = load_pairs(path) if path.exists() else []
+    dev = DEV_PAIRS.read(ws) if DEV_PAIRS.exists(ws) else []
     if not dev:
         return None
     if len(dev) > cfg.dev_queries:
@@ -211,26 +209,26 @@ def _dev_quality(ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, scorers: di
 
 def _teach_rows(
     ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, base_model: str, cache: ScoreCache, models: dict[str, str]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from embedtune.corpus import load_chunks
+) -> tuple[list[TeacherRow], dict[str, Any]]:
+    from embedtune.corpus.chunk import chunk_documents
     from embedtune.retrieval.embedding_cache import default_cache_dir
 
     t0 = time.perf_counter()
-    docs = [Document(c.id, c.text) for c in load_chunks(ws)]
+    docs = chunk_documents(CHUNKS.read(ws))
     text_of = {d.id: d.text for d in docs}
     rows = _sample_rows(ws, cfg)
     known = _known_positives(ws, rows)
-    queries = {r["query_id"]: r["query"] for r in rows}
+    queries = {r.query_id: r.query for r in rows}
     hybrid_top, hybrid = _hybrid_candidates(docs, queries, base_model, default_cache_dir(ws.root))
     pools = []
     for r in rows:
-        ids = [*r["negative_ids"], *hybrid_top.get(r["query_id"], [])]
-        pool = [d for d in dict.fromkeys(ids) if d not in known[r["query_id"]] and d in text_of][: cfg.candidates]
+        ids = [*r.negative_ids, *hybrid_top.get(r.query_id, [])]
+        pool = [d for d in dict.fromkeys(ids) if d not in known[r.query_id] and d in text_of][: cfg.candidates]
         pools.append(pool)
     seconds = {"candidates": round(time.perf_counter() - t0, 1)}
 
     # Every model signal scores (query, positive) and (query, candidate) pairs, the positive first per row.
-    pairs = [(r["query"], t) for r, pool in zip(rows, pools) for t in (r["positive"], *(text_of[d] for d in pool))]
+    pairs = [(r.query, t) for r, pool in zip(rows, pools) for t in (r.positive, *(text_of[d] for d in pool))]
     sizes = [1 + len(p) for p in pools]
     raw: dict[str, np.ndarray] = {}
     scorers = load_scorers(plan, cfg, hybrid.retrievers[1].model)
@@ -246,8 +244,8 @@ def _teach_rows(
         bm25, index = hybrid.retrievers[0], {d.id: i for i, d in enumerate(docs)}
         out = []
         for r, pool in zip(rows, pools):
-            s = bm25.scores(r["query"])
-            pos = s[index[r["positive_id"]]] if r["positive_id"] in index else 0.0
+            s = bm25.scores(r.query)
+            pos = s[index[r.positive_id]] if r.positive_id in index else 0.0
             out.extend([pos, *(s[index[d]] for d in pool)])
         raw["bm25"] = np.asarray(out, dtype=np.float32)
 
@@ -265,13 +263,13 @@ def _teach_rows(
         keep = keep[: cfg.keep_negatives]
         if not keep:
             continue
-        taught.append({
-            "query_id": r["query_id"], "query": r["query"], "positive_id": r["positive_id"], "positive": r["positive"],
-            "negative_ids": [pool[i] for i in keep], "negatives": [text_of[pool[i]] for i in keep],
-            "labels": [round(float(labels[0]), 5), *(round(float(labels[1 + i]), 5) for i in keep)],
-            "signals": {k: [round(float(v[0]), 5), *(round(float(v[1 + i]), 5) for i in keep)] for k, v in signals.items()},
-            "weight": r.get("weight", 1.0),
-        })
+        taught.append(TeacherRow(
+            query_id=r.query_id, query=r.query, positive_id=r.positive_id, positive=r.positive,
+            negative_ids=[pool[i] for i in keep], negatives=[text_of[pool[i]] for i in keep],
+            labels=[round(float(labels[0]), 5), *(round(float(labels[1 + i]), 5) for i in keep)],
+            signals={k: [round(float(v[0]), 5), *(round(float(v[1 + i]), 5) for i in keep)] for k, v in signals.items()},
+            weight=r.weight,
+        ))
     t = time.perf_counter()
     dev = _dev_quality(ws, cfg, plan, scorers, hybrid, text_of) if cfg.dev_queries else None
     seconds["dev"] = round(time.perf_counter() - t, 1)

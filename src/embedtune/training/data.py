@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from embedtune.workspace.artifacts import TRAIN_TRIPLETS
+from embedtune.workspace.rows import TeacherRow, Triplet
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -19,6 +23,35 @@ class TrainPair:
     positive: str
     negatives: tuple[str, ...] = field(default_factory=tuple)
     labels: tuple[float, ...] = ()  # teacher scores of [positive, *negatives] (the teach stage); () = none
+
+
+def triplet_pairs(triplets: Iterable[Triplet], include_relabelled: bool = True) -> list[TrainPair]:
+    """One :class:`TrainPair` per mined (query, positive) row.
+
+    With ``include_relabelled``, each passage the cross-encoder relabelled as a positive of a query adds one
+    more row (once per query) with the same negatives, as RLHN trains on them.
+    """
+    out: list[TrainPair] = []
+    seen: set[tuple[str, str]] = set()
+    for t in triplets:
+        negatives = tuple(t.negatives)
+        out.append(TrainPair(t.query, t.positive, negatives))
+        if include_relabelled:
+            for pid, text in zip(t.relabelled_positive_ids, t.relabelled_positives):
+                if (t.query_id, pid) not in seen:
+                    seen.add((t.query_id, pid))
+                    out.append(TrainPair(t.query, text, negatives))
+    return out
+
+
+def load_triplets(path: str | Path, include_relabelled: bool = True) -> list[TrainPair]:
+    """Training rows from a ``train_triplets.jsonl`` file (see :func:`triplet_pairs`)."""
+    return triplet_pairs(TRAIN_TRIPLETS.iter_path(path), include_relabelled)
+
+
+def teacher_pairs(rows: Iterable[TeacherRow]) -> list[TrainPair]:
+    """Training rows with the teacher's labels of ``[positive, *negatives]``, for distillation."""
+    return [TrainPair(r.query, r.positive, tuple(r.negatives), tuple(r.labels)) for r in rows]
 
 
 def to_dataset(rows: Sequence[TrainPair], n_negatives: int, pool: Sequence[str] = (), seed: int = 0) -> Dataset:

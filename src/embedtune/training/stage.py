@@ -12,63 +12,49 @@ from collections.abc import Callable
 from pathlib import Path
 
 from embedtune.corpus import load_chunks
-from embedtune.dataset import load_pairs
 from embedtune.hashing import fingerprint_paths, sha256_json
 from embedtune.models import resolve_model
 from embedtune.retrieval.embedding_cache import model_fingerprint
 from embedtune.training.config import TrainConfig
-from embedtune.training.data import TrainPair
+from embedtune.training.data import TrainPair, teacher_pairs, triplet_pairs
 from embedtune.training.losses import process_rank
 from embedtune.training.model_card import write_model_card
 from embedtune.training.train import EvalSplit, TrainResult, train_model
 from embedtune.workspace import Workspace
+from embedtune.workspace.artifacts import (
+    CHUNKS,
+    DEV_PAIRS,
+    TRAIN_DIR,
+    TRAIN_PAIRS,
+    TRAIN_TEACHER,
+    TRAIN_TRIPLETS,
+    TRAINED_MODEL,
+    Artifact,
+)
 
 STAGE = "train"
-TRAIN_DIR = "train"
 # Dev evaluation only picks the best checkpoint and runs at every evaluation step: a seeded sample of dev
 # queries against their positives plus random distractors keeps it to ~30 s on 2 CPU cores.
 MAX_DEV_QUERIES = 200
 MAX_DEV_CORPUS = 1_000
 
 
-TEACHER_FILE = "train_teacher.jsonl"  # written by the teach stage (embedtune.teach)
-
-
-def _teacher_rows(path: Path) -> list[TrainPair]:
-    from embedtune.errors import InputError
-    from embedtune.workspace import read_jsonl
-
-    rows = []
-    for line, row in enumerate(read_jsonl(path), 1):
-        try:
-            rows.append(TrainPair(row["query"], row["positive"], tuple(row["negatives"]), tuple(map(float, row["labels"]))))
-        except (KeyError, TypeError, ValueError):
-            raise InputError(path, "not a train_teacher.jsonl row (needs query, positive, negatives, labels)", line=line) from None
-    return rows
-
-
-def _rows(ws: Workspace, texts: dict[str, str], triplets: bool, distill: bool) -> tuple[list[TrainPair], str]:
+def _rows(ws: Workspace, texts: dict[str, str], triplets: bool, distill: bool) -> tuple[list[TrainPair], Artifact]:
+    """The training rows and the file they came from: teacher labels, mined triplets, or plain pairs."""
     if distill:
-        if not ws.path(TEACHER_FILE).exists():
-            from embedtune.errors import EmbedtuneError
-
-            raise EmbedtuneError(f"{ws.path(TEACHER_FILE)}: distillation needs teacher labels; run `embedtune teach` first")
-        return _teacher_rows(ws.path(TEACHER_FILE)), TEACHER_FILE
-    if triplets and ws.path("train_triplets.jsonl").exists():
-        from embedtune.mining import load_triplets
-
-        return load_triplets(ws.path("train_triplets.jsonl")), "train_triplets.jsonl"
-    pairs = load_pairs(ws.path("train_pairs.jsonl"))
+        return teacher_pairs(TRAIN_TEACHER.iter(ws)), TRAIN_TEACHER
+    if triplets and TRAIN_TRIPLETS.exists(ws):
+        return triplet_pairs(TRAIN_TRIPLETS.iter(ws)), TRAIN_TRIPLETS
+    pairs = TRAIN_PAIRS.read(ws)
     return [
         TrainPair(p.query, p.positive_text or texts[c]) for p in pairs for c in p.positive_ids if c in texts
-    ], "train_pairs.jsonl"
+    ], TRAIN_PAIRS
 
 
 def dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | None:
     """A seeded sample of the dev slice (``dev_pairs.jsonl``) against its positives plus random distractors; the
     slice that picks the best checkpoint and that the gate judges on (never the eval split)."""
-    path = ws.path("dev_pairs.jsonl")
-    dev = load_pairs(path) if path.exists() else []
+    dev = DEV_PAIRS.read(ws) if DEV_PAIRS.exists(ws) else []
     if not dev:
         return None
     if len(dev) > MAX_DEV_QUERIES:
@@ -84,8 +70,7 @@ def dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | No
 
 def trained_model_dir(workspace: Workspace | str | Path) -> Path:
     """Where :func:`train_stage` puts the model of ``workspace``."""
-    root = workspace.root if isinstance(workspace, Workspace) else Path(workspace)
-    return root / TRAIN_DIR / "model"
+    return TRAINED_MODEL.path(workspace)
 
 
 def train_stage(
@@ -102,9 +87,8 @@ def train_stage(
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or TrainConfig()
     distill = cfg.distill != "none"
-    files = ["chunks.jsonl", "train_pairs.jsonl", "dev_pairs.jsonl"] + (["train_triplets.jsonl"] if triplets else [])
-    files += [TEACHER_FILE] if distill else []
-    inputs = fingerprint_paths([ws.path(f) for f in files if ws.path(f).exists()])
+    files = [CHUNKS, TRAIN_PAIRS, DEV_PAIRS] + ([TRAIN_TRIPLETS] if triplets else []) + ([TRAIN_TEACHER] if distill else [])
+    inputs = fingerprint_paths([f.path(ws) for f in files if f.exists(ws)])
     params = {"base_model": model_fingerprint(resolve_model(base_model)), "config": cfg.model_dump()}
     if ws.is_current(STAGE, inputs, params):
         return None
@@ -113,13 +97,13 @@ def train_stage(
     rows, source = _rows(ws, texts, triplets, distill)
     if cfg.max_rows is not None and len(rows) > cfg.max_rows:
         rows = random.Random(cfg.seed).sample(rows, cfg.max_rows)
-    out = ws.path(TRAIN_DIR)
+    out = TRAIN_DIR.path(ws)
 
     def train() -> TrainResult:
         return train_model(
             base_model, rows, out, cfg, eval_split=dev_split(ws, texts, cfg.seed),
             negatives_pool=list(texts.values()),
-            n_negatives=0 if source == "train_pairs.jsonl"
+            n_negatives=0 if source is TRAIN_PAIRS
             else max((len(r.negatives) for r in rows), default=0) if distill else cfg.hard_negatives,
         )
 
@@ -130,7 +114,7 @@ def train_stage(
 
 
 def _train_and_record(
-    ws: Workspace, out: Path, inputs: dict[str, str], params: dict, cfg: TrainConfig, base_model: str, source: str,
+    ws: Workspace, out: Path, inputs: dict[str, str], params: dict, cfg: TrainConfig, base_model: str, source: Artifact,
     train: Callable[[], TrainResult],
 ) -> TrainResult:
     # Checkpoints carry the hash of the settings *and inputs* that made them: a resume only ever continues the
@@ -149,7 +133,7 @@ def _train_and_record(
                                  "nothing was trained, so there is no tuned model")
         write_model_card(
             result.model_dir, str(base_model), cfg,
-            {"training rows": result.train_rows, "from": source, "hard negatives per row": cfg.hard_negatives,
+            {"training rows": result.train_rows, "from": source.relpath, "hard negatives per row": cfg.hard_negatives,
              "steps": result.steps, "train seconds": result.seconds},
             result.dims,
         )
