@@ -96,3 +96,19 @@ def test_parse_failures_and_single_completions():
         "What is the role of TRP channels?")
     assert parse_single("Question: What are the roles of p53? And what else?") == "What are the roles of p53?"
     assert parse_single("Question: What") == "What"
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [  # what SmolLM2-135M wrote for the claim prompt on SciFact abstracts
+        ("Finding: The main finding of the passage is that FMNL2 is a key driver of lumen formation.",
+         "FMNL2 is a key driver of lumen formation."),
+        ("Finding: Protein restriction in pregnancy alters liver lipid metabolism.",
+         "Protein restriction in pregnancy alters liver lipid metabolism."),
+        ('Claim: "The study supports the notion that sex hormones regulate lifespan.', "Sex hormones regulate lifespan."),
+        ("Claim: This passage supports the claim that MYC modulates the clock.", "MYC modulates the clock."),
+        ("The study was small.", "The study was small."),  # no "that": not a lead-in, kept as written
+    ],
+)
+def test_single_claims_lose_their_label_and_lead_in(completion, expected):
+    assert parse_single(completion) == expected

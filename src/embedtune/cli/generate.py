@@ -29,7 +29,7 @@ def generate_command(
     model: str | None = typer.Option(None, "--model", "-m", help=f"Generator: local default {DEFAULT_GENERATOR}; the served model name for openai."),
     per_chunk: int = typer.Option(2, "--per-chunk", "-n", min=1, help="LLM queries per chunk."),
     max_chunks: int = typer.Option(1000, "--max-chunks", min=0, help="LLM budget: a random sample of this many chunks (0 = all); offline signals cover every chunk."),
-    styles: str = typer.Option("question", "--styles", help="Comma-separated prompt styles, cycled over chunks: question, keyword, detailed, paraphrase, multihop."),
+    styles: str = typer.Option("question", "--styles", help="Comma-separated prompt styles, cycled over chunks: question, claim, keyword, detailed, paraphrase, multihop."),
     signals: str = typer.Option(_SIGNALS, "--signals", help="Comma-separated offline signals, or 'none'."),
     domain: str = typer.Option("", "--domain", help="What the documents are about, for the prompt (e.g. 'internal HR policies')."),
     examples: Path | None = typer.Option(None, "--examples", help="Real user queries (queries.jsonl or one per line) as few-shot examples."),

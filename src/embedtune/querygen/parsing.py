@@ -11,7 +11,14 @@ import re
 
 _FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\(?\d{1,2}[.):])\s+")
-_LABEL = re.compile(r"^\s*(?:question|query|search query|q)\s*\d*\s*[:：]\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:question|query|search query|claim|finding|q)\s*\d*\s*[:：]\s*", re.IGNORECASE)
+# Small models start a claim by talking about the text ("The main finding of this passage is that X"): keep X.
+_LEAD_IN = re.compile(
+    r"^(?:the|this|our)\s+(?:main\s+|key\s+|primary\s+)?(?:finding|result|claim|conclusion|study|passage|paper|text)s?"
+    r"(?:\s+of\s+(?:the|this)\s+(?:passage|study|paper|text))?\s+(?:is|are|was|supports?|shows?|confirms?|suggests?|finds?)"
+    r"(?:\s+the\s+(?:claim|idea|notion|finding|conclusion)s?)?\s+that\s+",
+    re.IGNORECASE,
+)
 _QUOTES = "\"'“”‘’`"
 _ITEM_KEYS = ("query", "question", "text", "q")
 
@@ -25,7 +32,10 @@ def clean_query(text: str) -> str:
     line = text.strip().split("\n", 1)[0]
     line = _LIST_MARKER.sub("", line)
     line = _LABEL.sub("", line)
-    return " ".join(line.strip().strip(_QUOTES).split())
+    line = " ".join(line.strip().strip(_QUOTES).split())
+    if (lead := _LEAD_IN.match(line)) and len(rest := line[lead.end():]) > 1:
+        line = rest[0].upper() + rest[1:]
+    return line
 
 
 def _items(value: object) -> list[str] | None:

@@ -30,7 +30,7 @@ from embedtune.hashing import sha256_json
 from embedtune.querygen.query import read_query_texts
 
 Family = Literal["list", "single"]
-STYLES = ("question", "keyword", "detailed", "paraphrase", "multihop")
+STYLES = ("question", "claim", "keyword", "detailed", "paraphrase", "multihop")
 PLACEHOLDERS = frozenset({"passage", "title", "neighbour", "n", "domain", "examples"})
 # Filled per chunk; everything else is fixed for a run and so part of the prompt hash.
 _PER_CHUNK = ("passage", "title", "neighbour")
