@@ -33,13 +33,7 @@ LAYERS: dict[str, set[str]] = {
 }
 
 # Edges that close a cycle through deferred imports, allowed until the named change; each must stay deferred.
-DEFERRED_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    ("mining", "training"): (
-        "mining/mine.py builds training.data.TrainPair rows (load_triplets) while training/stage.py reads "
-        "train_triplets.jsonl through mining.load_triplets: the row model and its reader belong to neither; the "
-        "artifacts module (issue 21, item 1) takes both and removes the cycle"
-    ),
-}
+DEFERRED_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

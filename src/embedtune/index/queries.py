@@ -1,21 +1,11 @@
-"""Queries (and optional judgments) for a shadow comparison, read from files."""
+"""Judgments for a shadow comparison, read from a file (its queries file is read by ``read_queries_file``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from embedtune.errors import InputError
-from embedtune.evaluation.beir import load_qrels, read_queries_file
-
-Qrels = dict[str, dict[str, int]]
-
-
-def read_queries(path: str | Path) -> dict[str, str]:
-    """``{query id: text}`` from a BEIR ``queries.jsonl`` (``_id``, ``text``) or a text file, one query a line.
-
-    Lines of a text file get ids ``"1"``, ``"2"``, ... (their line numbers among the non-blank lines).
-    """
-    return read_queries_file(path)
+from embedtune.evaluation.beir import Qrels, load_qrels
 
 
 def read_qrels(path: str | Path, queries: dict[str, str]) -> Qrels:

@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from embedtune.errors import EmbedtuneError
+from embedtune.evaluation.beir import Qrels, read_queries_file
 from embedtune.evaluation.metrics import evaluate_run
 from embedtune.evaluation.significance import Comparison, compare
 from embedtune.index.base import Hit, IndexMeta, IndexStore
 from embedtune.index.model import embed_for, load_version_adapter, load_version_model
-from embedtune.index.queries import Qrels, read_qrels, read_queries
+from embedtune.index.queries import read_qrels
 from embedtune.index.store import open_store
 from embedtune.retrieval.base import Run
 from embedtune.retrieval.maxp import max_passage
@@ -157,7 +158,7 @@ def shadow_compare(
     if k < 1:
         raise EmbedtuneError(f"--k must be at least 1, got {k}")
     st = store if not isinstance(store, str | Path) else open_store(store)
-    qmap = dict(queries) if isinstance(queries, Mapping) else read_queries(queries)
+    qmap = dict(queries) if isinstance(queries, Mapping) else read_queries_file(queries)
     if not qmap:
         raise EmbedtuneError("no queries to compare on")
     judged = read_qrels(qrels, qmap) if isinstance(qrels, str | Path) else qrels
