@@ -127,7 +127,7 @@ class DevCeiling:
         if self.can_discriminate:
             return f"{head}: it can show gains (ceiling {self.ceiling})"
         return (f"{head}: above the ceiling {self.ceiling}, it cannot discriminate, so no alpha is chosen on it "
-                f"(make it harder: LLM-written queries, or those base ranks worst)")
+                f"(make it harder: LLM-written queries, more dev pairs, a larger dev corpus)")
 
     @classmethod
     def of(cls, base: ByDim, ceiling: float) -> DevCeiling:

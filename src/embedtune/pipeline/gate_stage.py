@@ -17,6 +17,8 @@ from embedtune.workspace import Workspace
 from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, GATE_DIR, GATE_RESULT
 
 STAGE = "gate"
+# Bumped when the dev slice is built differently, so a finished run's gate is judged again on the new slice.
+DEV_SLICE_VERSION = 2  # 2: positives as training saw them, BM25 near misses (embedtune.dataset.dev_slice)
 
 
 def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, dims: list[int], seed: int) -> dict[str, Any]:
@@ -27,7 +29,7 @@ def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, di
     files = [f for f in sorted(tuned_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
     inputs = fingerprint_paths([*files, DEV_PAIRS.path(ws), CHUNKS.path(ws)])
     params = {"gate": config.model_dump(mode="json"), "base": model_fingerprint(resolve_model(base)), "dims": dims,
-              "seed": seed}
+              "seed": seed, "dev_slice": DEV_SLICE_VERSION}
     if ws.is_current(STAGE, inputs, params) and GATE_RESULT.exists(ws):
         return GATE_RESULT.read(ws)
     with ws.stage(STAGE, inputs, params) as run:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from embedtune.corpus import load_chunks
+from embedtune.dataset.dev_slice import build_dev_slice
 from embedtune.hashing import fingerprint_paths, sha256_json
 from embedtune.models import resolve_model
 from embedtune.retrieval.embedding_cache import model_fingerprint
@@ -52,20 +53,12 @@ def _rows(ws: Workspace, texts: dict[str, str], triplets: bool, distill: bool) -
 
 
 def dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | None:
-    """A seeded sample of the dev slice (``dev_pairs.jsonl``) against its positives plus random distractors; the
-    slice that picks the best checkpoint and that the gate judges on (never the eval split)."""
+    """The dev slice that picks the best checkpoint and that the gate judges on (never the eval split): a seeded
+    sample of ``dev_pairs.jsonl`` against the text training saw for each positive, BM25 near misses and random
+    fill (:mod:`embedtune.dataset.dev_slice`)."""
     dev = DEV_PAIRS.read(ws) if DEV_PAIRS.exists(ws) else []
-    if not dev:
-        return None
-    if len(dev) > MAX_DEV_QUERIES:
-        dev = random.Random(seed).sample(dev, MAX_DEV_QUERIES)
-    relevant = {p.query_id: set(p.positive_ids) for p in dev}
-    ids = list(texts)
-    if len(ids) > MAX_DEV_CORPUS:
-        needed = set().union(*relevant.values())
-        others = [i for i in ids if i not in needed]
-        ids = sorted(needed) + random.Random(seed).sample(others, max(0, MAX_DEV_CORPUS - len(needed)))
-    return EvalSplit({p.query_id: p.query for p in dev}, {i: texts[i] for i in ids}, relevant)
+    built = build_dev_slice(dev, texts, seed=seed, max_queries=MAX_DEV_QUERIES, max_corpus=MAX_DEV_CORPUS)
+    return EvalSplit(built.queries, built.corpus, built.relevant) if built else None
 
 
 def trained_model_dir(workspace: Workspace | str | Path) -> Path:
