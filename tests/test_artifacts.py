@@ -42,7 +42,7 @@ SAMPLES: dict[str, Any] = {
     **{f.relpath: {"rows": 3, "note": "é", "nested": {"a": [1, 2.5]}} for f in a.ALL if isinstance(f, a.JsonFile)},
 }
 OPAQUE = {"querygen_cache.sqlite", "mining_report.html", "cache/teacher/scores.jsonl", "train", "train/model",
-          "baseline.html", "gate", "report.html"}
+          "baseline.html", "gate", "report.html", "mine"}
 
 
 def test_every_artifact_is_sampled_or_opaque() -> None:
@@ -101,6 +101,14 @@ def test_a_missing_file_names_the_command_that_writes_it(tmp_path: Path) -> None
         a.TRAIN_PAIRS.read(tmp_path)
     with pytest.raises(embedtune.EmbedtuneError, match=f"run `embedtune ingest PATH --workspace {tmp_path}` first"):
         a.CHUNKS.read(tmp_path)
+
+
+def test_rounds_are_found_in_number_order(tmp_path: Path) -> None:
+    for n in (10, 2, 3):
+        a.PIPELINE_ROUNDS.path(tmp_path, n).mkdir()
+    (tmp_path / "round-x").mkdir()  # not a round
+    assert [p.name for p in a.PIPELINE_ROUNDS.existing(tmp_path)] == ["round-2", "round-3", "round-10"]
+    assert a.RETRAIN_ROUNDS.path(tmp_path, 1) == tmp_path / "retrain-1"
 
 
 def test_a_bad_row_names_file_and_line(tmp_path: Path) -> None:

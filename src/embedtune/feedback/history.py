@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from embedtune.errors import EmbedtuneError
 from embedtune.workspace import Workspace
-from embedtune.workspace.artifacts import RETRAIN_HISTORY, TRAINED_MODEL
+from embedtune.workspace.artifacts import PIPELINE_ROUNDS, RETRAIN_HISTORY, TRAINED_MODEL
 
 
 class RoundRecord(BaseModel):
@@ -63,8 +63,7 @@ def current_model(workspace: Workspace | str | Path, history: RetrainHistory | N
     history = history if history is not None else load_history(root)
     if history.current_model:
         return history.current_model
-    rounds = sorted(root.glob(f"round-*/{TRAINED_MODEL.relpath}"),
-                    key=lambda p: int(p.relative_to(root).parts[0].removeprefix("round-")))
+    rounds = [TRAINED_MODEL.path(r) for r in PIPELINE_ROUNDS.existing(root)]
     for candidate in [*reversed(rounds), TRAINED_MODEL.path(root)]:
         if (candidate / "config.json").exists() or (candidate / "modules.json").exists():
             return str(candidate)

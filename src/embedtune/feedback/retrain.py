@@ -52,7 +52,16 @@ from embedtune.feedback.propensity import Propensity, estimate_propensity, query
 from embedtune.feedback.retrain_config import RetrainConfig
 from embedtune.hashing import sha256_file
 from embedtune.workspace import Workspace
-from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, EVAL_QRELS, EVAL_QUERIES, TRAIN_PAIRS, TRAIN_TRIPLETS
+from embedtune.workspace.artifacts import (
+    CHUNKS,
+    DEV_PAIRS,
+    EVAL_QRELS,
+    EVAL_QUERIES,
+    RETRAIN_MINING,
+    RETRAIN_ROUNDS,
+    TRAIN_PAIRS,
+    TRAIN_TRIPLETS,
+)
 from embedtune.workspace.rows import TrainQuery, Triplet
 from embedtune.progress import make_console
 
@@ -213,8 +222,8 @@ def retrain(
         raise EmbedtuneError(f"{feedback}: no click on a chunk of {CHUNKS.path(ws)} among the training "
                              f"searches; was the log written by a server over this workspace's index?")
 
-    round_ws = Workspace(ws.root / f"retrain-{n}")
-    mine_ws = Workspace(round_ws.root / "mine")
+    round_ws = Workspace(RETRAIN_ROUNDS.path(ws, n))
+    mine_ws = Workspace(RETRAIN_MINING.path(round_ws))
     for target in (round_ws, mine_ws):
         _copy_if_changed(CHUNKS.path(ws), CHUNKS.path(target))
     _copy_if_changed(DEV_PAIRS.path(ws), DEV_PAIRS.path(round_ws))

@@ -43,6 +43,7 @@ from embedtune.workspace.artifacts import (
     EVAL_QUERIES,
     EVAL_REPORT,
     EVAL_SPLIT_QUERIES,
+    PIPELINE_ROUNDS,
     REPORT_HTML,
     TIMINGS,
     TRAIN_PAIRS,
@@ -72,7 +73,7 @@ class PipelineResult:
 
 def _round_workspace(ws: Workspace, n: int) -> Workspace:
     """``round-<n>/`` with copies of the shared inputs (copied only when changed, so stages stay current)."""
-    sub = Workspace(ws.root / f"round-{n}")
+    sub = Workspace(PIPELINE_ROUNDS.path(ws, n))
     for artifact in SHARED_FILES:
         src, dst = artifact.path(ws), artifact.path(sub)
         if src.exists() and (not dst.exists() or fingerprint_paths([src])[str(src)] != fingerprint_paths([dst])[str(dst)]):

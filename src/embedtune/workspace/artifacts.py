@@ -164,6 +164,22 @@ class QrelsFile(Artifact):
         return path
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """Numbered sub-workspaces ``<prefix><n>/`` in a workspace: later rounds of a run, retraining rounds. Each is a
+    workspace of its own (the same files), so a round never invalidates an earlier one's outputs."""
+
+    prefix: str
+
+    def path(self, where: Place | StageRun, n: int) -> Path:
+        return _root(where) / f"{self.prefix}{n}"
+
+    def existing(self, where: Place | StageRun) -> list[Path]:
+        """The rounds' folders that exist, by round number."""
+        found = [p for p in _root(where).glob(f"{self.prefix}*") if p.name.removeprefix(self.prefix).isdigit()]
+        return sorted(found, key=lambda p: int(p.name.removeprefix(self.prefix)))
+
+
 def _model_rows(model: type[Model]) -> tuple[Callable[[dict[str, Any]], Model], Callable[[Model], dict[str, Any]]]:
     """Parse and dump for a pydantic row model (its fields are JSON types, so Python mode is the JSON)."""
     return model.model_validate, lambda row: row.model_dump()
@@ -247,6 +263,10 @@ REPORT_HTML = Artifact("report.html", "report page", "`embedtune run`")
 TIMINGS = JsonFile("timings.json", "stage timings", "`embedtune run`")
 # feedback
 RETRAIN_HISTORY = JsonFile("retrain_history.json", "retrain history", "`embedtune retrain`")
+RETRAIN_MINING = Artifact("mine", "retraining round's mining workspace", "`embedtune retrain`")
+# sub-workspaces
+PIPELINE_ROUNDS = Rounds("round-")  # round n >= 2 of `embedtune run`: shares the chunks and the split
+RETRAIN_ROUNDS = Rounds("retrain-")  # `embedtune retrain`
 
 ALL: tuple[Artifact, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Artifact))
 """Every workspace file and folder named here, in the order above."""
