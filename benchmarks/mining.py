@@ -73,7 +73,7 @@ WRAPPER = (
 def load_data(name: str, max_queries: int | None, replicas: int = 1):
     """(queries, docs) of a BEIR train split: queries capped to a seeded sample, the corpus replicated."""
     from embedtune.evaluation import load_beir
-    from embedtune.mining.mine import beir_queries
+    from embedtune.mining.inputs import beir_queries
     from embedtune.retrieval import Document
 
     data = load_beir(SHARED / name, "train")

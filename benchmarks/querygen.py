@@ -29,7 +29,7 @@ from embedtune.corpus.chunk import Chunk
 from embedtune.querygen import FilterConfig, GenerateConfig, GenerationCache, LocalHFBackend, apply_filters
 from embedtune.querygen.backends.offline_signals import offline_queries
 from embedtune.querygen.filters import round_trip_ranks
-from embedtune.querygen.generate import plan_jobs, prompt_set, run_jobs
+from embedtune.querygen.jobs import plan_jobs, prompt_set, run_jobs
 from embedtune.retrieval import BM25Retriever, Document
 from embedtune.workspace import read_jsonl
 

@@ -19,9 +19,10 @@ from embedtune.gate.merge import interpolate_state_dicts
 from embedtune.gate.ood import load_ood_slice
 from embedtune.gate.scoring import RetrievalSlice, score_slice
 from embedtune.gate.verdict import DELIVERED_EXIT_CODE, DevCeiling, GateResult, decide
+from embedtune.workspace.artifacts import GATE_RESULT
 
 MERGED_DIR = "merged"
-RESULT_FILE = "gate.json"
+RESULT_FILE = GATE_RESULT.name  # in a workspace, run_gate's out_dir is GATE_DIR
 
 
 def _save(model: Any, path: Path) -> None:

@@ -7,13 +7,14 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from embedtune.adapter.config import AdapterConfig
 from embedtune.corpus.config import IngestConfig
 from embedtune.dataset.split import SplitConfig
 from embedtune.encoding.base import Inference
 from embedtune.gate import GateConfig as RunGateConfig
 from embedtune.mining.config import MiningConfig
 from embedtune.models.registry import DEFAULT_MODEL
-from embedtune.querygen.generate import GenerateConfig
+from embedtune.querygen.config import GenerateConfig
 from embedtune.teach.config import TeachConfig
 from embedtune.training.config import TrainConfig
 from embedtune.yaml_file import read_yaml, validate_settings
@@ -88,6 +89,11 @@ class RunConfig(BaseModel):
         "Two alphas by default (each costs a dev + out-of-domain encoding on 2 cores).",
     )
     report: ReportConfig = Field(default_factory=ReportConfig)
+    adapter: AdapterConfig = Field(
+        default_factory=AdapterConfig,
+        description="Query-only adapter (`embedtune adapter train --config`): trained on request, not by `run` "
+        "(docs/adapter.md).",
+    )
     inference: Inference = Field(
         default="auto",
         description=(

@@ -7,7 +7,7 @@ block; the OpenAI-compatible client opens its own connections) and runs whole bl
 backend's own ``generate``, so batching, parsing and retries are exactly the local ones.
 
 It has the contract of :meth:`QueryBackend.generate`: ``on_result`` is called on the driver for every request, as
-its block comes back, so :func:`embedtune.querygen.generate.run_jobs` caches each result the moment it arrives
+its block comes back, so :func:`embedtune.querygen.jobs.run_jobs` caches each result the moment it arrives
 (a kill loses at most the blocks in flight) and writes the same cache rows and ``queries.jsonl`` as a local run;
 a rerun without Ray is all cache hits. Greedy decoding (temperature 0) writes the same queries as a local run;
 sampled ones differ the way a resumed local run's do (the seed stream depends on how calls are batched).
@@ -84,7 +84,7 @@ def generate_on_ray(
         backend: the query backend; pickled to every actor as it is (one built by ``make_backend`` has loaded
             nothing yet, so only its settings travel).
         requests: the calls to make; blocks are cut in this order, so the sample indices of one prompt (adjacent
-            in :func:`embedtune.querygen.generate.plan_jobs`) go to the same actor and get distinct samples.
+            in :func:`embedtune.querygen.jobs.plan_jobs`) go to the same actor and get distinct samples.
         on_result: called on the driver once per request, in the order blocks finish.
         block_size: requests per Ray task: the unit of scheduling and of loss on a kill.
         cpus_per_actor: CPUs reserved per actor (Ray caps its torch threads to them).
