@@ -11,7 +11,9 @@ For each it records what the gate delivered (tuned, merged or base), its explana
 NDCG@10 against base on the test queries at every dim (the gate never reads them).
 
     python benchmarks/gate.py [--dataset scifact] [--source ensemble] [--variants default,harmful]
-        [--teachers-work /tmp/embedtune-teachers] [--work /tmp/embedtune-gate]
+        [--teachers-work /tmp/embedtune-teachers] [--work /tmp/embedtune-gate] [--transductive]
+
+``--transductive`` (NFCorpus needs it, see ``quality.py``) must match the teachers.py run that made the source.
 
 Writes benchmarks/results/gate.json with the CPU and its capabilities.
 """
@@ -43,6 +45,7 @@ def main() -> None:
     ap.add_argument("--variants", default="default,harmful")
     ap.add_argument("--teachers-work", type=Path, default=Path("/tmp/embedtune-teachers"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/embedtune-gate"))
+    ap.add_argument("--transductive", action="store_true")
     args = ap.parse_args()
     console = Console()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": {}}
@@ -53,7 +56,7 @@ def main() -> None:
         ws = args.work / args.dataset / name
         if not ws.exists():
             copy_workspace(src, ws)
-        cfg = _config(DATASETS / args.dataset, args.source, False)
+        cfg = _config(DATASETS / args.dataset, args.source, args.transductive)
         cfg.gate = type(cfg.gate)(alphas=[0.5, 1.0])  # the run default (teachers.py turns the gate off)
         cfg.train = cfg.train.model_copy(update=VARIANTS[name])
         t0 = time.perf_counter()

@@ -55,6 +55,14 @@ RECIPES: dict[str, dict] = {
                               "train": {"learning_rate": 1e-4, "distill_temperature": 3.0}},
     "ensemble-hard": {"teach": {"teacher": "ensemble", "hard_share": 0.5}},
     "mined-lr-1e-4": {"from": "mined", "teach": {"teacher": "none"}, "train": {"learning_rate": 1e-4}},
+    # Four times the run's budget (4,096 rows, 128 steps): does the lift grow with steps, with and without a teacher?
+    "mined-4k": {"from": "mined", "teach": {"teacher": "none"}, "train": {"max_rows": 4096}},
+    # Only LLM-written queries, questions and claims (SciFact's own queries are claims) on 512 chunks, no offline signal.
+    "llm-claims": {"from": "mined", "teach": {"teacher": "none"},
+                   "generate": {"styles": ["question", "claim"], "max_chunks": 512, "signals": []}},
+    "llm-questions": {"from": "mined", "teach": {"teacher": "none"},
+                      "generate": {"styles": ["question"], "max_chunks": 512, "signals": []}},
+    "ensemble-4k": {"from": "ensemble", "teach": {"teacher": "ensemble", "max_rows": 5120}, "train": {"max_rows": 4096}},
 }
 
 
