@@ -42,7 +42,7 @@ SAMPLES: dict[str, Any] = {
     **{f.relpath: {"rows": 3, "note": "é", "nested": {"a": [1, 2.5]}} for f in a.ALL if isinstance(f, a.JsonFile)},
 }
 OPAQUE = {"querygen_cache.sqlite", "mining_report.html", "cache/teacher/scores.jsonl", "train", "train/model",
-          "baseline.html", "gate", "report.html", "mine"}
+          "baseline.html", "chunk_baseline.html", "gate", "report.html", "mine"}
 
 
 def test_every_artifact_is_sampled_or_opaque() -> None:

@@ -85,6 +85,8 @@ def test_rerun_is_a_noop_and_a_change_reruns(tmp_path: Path, config: IngestConfi
     assert again.reused and again.chunks == first.chunks
     assert "ingest is current, skipping" in capsys.readouterr().err
     monkeypatch.undo()
+    forced = ingest([corpus], tmp_path / "ws", config, force=True)  # force: ingests again though current
+    assert not forced.reused and forced.chunks == first.chunks
     no_title = ingest([corpus], tmp_path / "ws", config.model_copy(update={"include_title": False}))
     assert not no_title.reused and (tmp_path / "ws" / "chunks.jsonl").read_bytes() != before
 

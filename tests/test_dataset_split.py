@@ -123,6 +123,7 @@ def test_split_stage_writes_its_files_and_is_a_noop_when_current(tmp_path):
     assert train[0].source == "offline:question"
     assert ws.stage_record("split").summary["train_queries"] == len(train)
     assert build_split(ws, SplitConfig(eval_fraction=0.25)) is None
+    assert build_split(ws, SplitConfig(eval_fraction=0.25), force=True) is not None  # force: runs though current
     assert build_split(ws, SplitConfig(eval_fraction=0.3)) is not None
 
 

@@ -49,27 +49,28 @@ def _config(beir, model) -> RunConfig:
     return cfg
 
 
-STAGES = ["ingest", "generate", "split", "baseline", "mine", "teach", "train", "gate"]
+# manifest stage name -> the function of embedtune.pipeline.stages that runs it
+STAGES = {"ingest": "ingest", "generate": "generate", "split": "split", "chunk-baseline": "baseline", "mine": "mine",
+          "teach": "teach", "train": "train", "gate": "gate", "evaluate": "evaluate"}
 
 
-def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, tiny_model_dir, monkeypatch):
-    import embedtune.pipeline.run as pipeline
+def test_full_run_resume_after_a_kill_at_each_stage_and_a_rerun_that_does_no_work(
+        tmp_path, small_beir, tiny_model_dir, monkeypatch):
+    import embedtune.pipeline.stages as stages
 
     cfg = _config(small_beir, tiny_model_dir)
     ws = tmp_path / "ws"
-    targets = {"ingest": "ingest", "generate": "generate_queries", "split": "build_split", "baseline": "_baseline",
-               "mine": "mine", "teach": "teach", "train": "train_stage", "gate": "gate_stage"}
     finished: dict[str, str] = {}
-    for stage in STAGES:  # each run dies in the next stage; the ones before it must not run again
-        original = getattr(pipeline, targets[stage])
+    for stage, function in STAGES.items():  # each run dies in the next stage; the ones before it must not run again
+        original = getattr(stages, function)
 
         def killed(*a, **kw):
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(pipeline, targets[stage], killed)
+        monkeypatch.setattr(stages, function, killed)
         with pytest.raises(KeyboardInterrupt):
             run_pipeline(cfg, ws)
-        monkeypatch.setattr(pipeline, targets[stage], original)
+        monkeypatch.setattr(stages, function, original)
         path = ws / "manifest.json"
         manifest = json.loads(path.read_text())["stages"] if path.exists() else {}
         for done, at in finished.items():
@@ -97,9 +98,31 @@ def test_full_run_then_resume_after_a_kill_at_each_stage(tmp_path, small_beir, t
     vec = tuned.encode(["a claim about cells"])
     assert vec.shape == (1, 16)
 
+    assert [r.reused for r in result.stages.values()] == [True] * 8 + [False]  # only evaluate was left to do
+    assert result.stages["evaluate"].outputs == ["eval_report.json", "report.html"]
+
+    # A rerun of the finished run does no stage work: every stage is current, nothing is encoded or trained.
+    import sentence_transformers
+    import embedtune.training.stage as training_stage
+
+    encoded: list[int] = []
+    real_encode = sentence_transformers.SentenceTransformer.encode
+
+    def counted(self, *a, **kw):
+        encoded.append(1)
+        return real_encode(self, *a, **kw)
+
+    monkeypatch.setattr(sentence_transformers.SentenceTransformer, "encode", counted)
+    monkeypatch.setattr(training_stage, "train_model", lambda *a, **kw: pytest.fail("trained on a rerun"))
     weights = next(result.model_dir.glob("*.safetensors")).stat().st_mtime_ns
-    run_pipeline(cfg, ws)  # everything current: nothing is trained again
+    report_bytes = (ws / "eval_report.json").read_bytes()
+    again = run_pipeline(cfg, ws)
+    assert list(again.stages) == ["ingest", "generate", "split", "baseline", "mine (round 1)", "teach (round 1)",
+                                  "train (round 1)", "gate", "evaluate"]
+    assert all(r.reused for r in again.stages.values()) and not encoded
     assert next(result.model_dir.glob("*.safetensors")).stat().st_mtime_ns == weights
+    assert (ws / "eval_report.json").read_bytes() == report_bytes and again.comparison is None
+    assert again.eval_report["tuned_vs_base"] == report["tuned_vs_base"] and again.model_dir == result.model_dir
 
 
 def test_default_config_round_trips_and_bad_config_is_one_line(tmp_path):
@@ -118,7 +141,7 @@ def test_default_config_round_trips_and_bad_config_is_one_line(tmp_path):
 
 def test_a_datasets_own_training_queries_are_not_mistaken_for_eval_contamination(tmp_path, small_beir, tiny_model_dir,
                                                                                    monkeypatch):
-    import embedtune.pipeline.run as pipeline
+    import embedtune.pipeline.stages as stages
 
     beir = tmp_path / "beir"
     (beir / "qrels").mkdir(parents=True)
@@ -134,7 +157,7 @@ def test_a_datasets_own_training_queries_are_not_mistaken_for_eval_contamination
 
     cfg = _config(beir, tiny_model_dir)
     cfg.generate = cfg.generate.model_copy(update={"signals": [], "labelled": beir})
-    monkeypatch.setattr(pipeline, "_baseline", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(stages, "baseline", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         run_pipeline(cfg, tmp_path / "ws")
     pairs = [json.loads(line) for name in ("train_pairs.jsonl", "dev_pairs.jsonl")

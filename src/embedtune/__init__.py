@@ -39,6 +39,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "run": ("embedtune.pipeline.run", "run_pipeline"),
     "RunConfig": ("embedtune.pipeline.config", "RunConfig"),
     "PipelineResult": ("embedtune.pipeline.run", "PipelineResult"),
+    "StageResult": ("embedtune.workspace.stage_result", "StageResult"),
     "load_run_config": ("embedtune.pipeline.config", "load_run_config"),
     # stages, in pipeline order
     "ingest": ("embedtune.corpus.stage", "ingest"),
@@ -123,6 +124,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; nothing is imported at run
     from embedtune.querygen.config import GenerateConfig
     from embedtune.querygen.stage import generate_queries as generate
     from embedtune.querygen.query import Query
+    from embedtune.workspace.stage_result import StageResult
     from embedtune.teach.config import TeachConfig
     from embedtune.teach.stage import teach as run_teachers
     from embedtune.training.config import TrainConfig

@@ -147,8 +147,12 @@ def ingest(
     paths: str | Path | Iterable[str | Path],
     workspace: Workspace | str | Path,
     config: IngestConfig = IngestConfig(),
+    *,
+    force: bool = False,
 ) -> IngestReport:
     """Read documents under ``paths`` into ``<workspace>/chunks.jsonl``; see the module docstring.
+
+    A rerun with the same files and settings returns the existing report (``reused``) unless ``force``.
 
     Raises EmbedtuneError when nothing usable was found (after warning about each skipped input).
     """
@@ -169,7 +173,7 @@ def ingest(
         "tokenizer": tok.fingerprint,
         "format": FORMAT,
     }
-    if ws.is_current(STAGE, inputs, params):
+    if not force and ws.is_current(STAGE, inputs, params):
         console.print(f"ingest is current, skipping ({CHUNKS.path(ws)})", highlight=False)
         return INGEST_REPORT.read_model(ws, IngestReport).model_copy(update={"reused": True})
 

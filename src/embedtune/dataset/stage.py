@@ -47,8 +47,10 @@ def build_split(
     config: SplitConfig | None = None,
     eval_queries: dict[str, str] | None = None,
     eval_qrels: dict[str, dict[str, int]] | None = None,
+    *,
+    force: bool = False,
 ) -> SplitResult | None:
-    """Run the split stage (after ``generate``); returns None when it is already current.
+    """Run the split stage (after ``generate``); returns None when it is already current (unless ``force``).
 
     Every document goes to one side, a query follows the documents its positives stand for
     (:attr:`~embedtune.corpus.chunk.Chunk.doc_ids`), and training queries that near-duplicate an eval query are
@@ -64,7 +66,7 @@ def build_split(
     cfg = config or SplitConfig()
     inputs = fingerprint_paths([CHUNKS.path(ws), QUERIES.path(ws)])
     params = {"config": cfg.model_dump(), "eval_queries": eval_queries, "eval_qrels": eval_qrels}
-    if ws.is_current(STAGE, inputs, params):
+    if not force and ws.is_current(STAGE, inputs, params):
         return None
     chunks = load_chunks(ws)
     queries = _generated_queries(ws)

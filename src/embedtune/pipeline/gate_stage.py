@@ -9,11 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from embedtune.gate import GateConfig, run_gate
+from rich.console import Console
+
+from embedtune.gate import run_gate
 from embedtune.hashing import fingerprint_paths
 from embedtune.models import resolve_model
+from embedtune.pipeline.config import RunConfig
+from embedtune.pipeline.evaluate_stage import model_files
+from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import model_fingerprint
-from embedtune.workspace import Workspace
+from embedtune.workspace import StageResult, Workspace
 from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, GATE_DIR, GATE_RESULT
 
 STAGE = "gate"
@@ -21,22 +26,32 @@ STAGE = "gate"
 DEV_SLICE_VERSION = 2  # 2: positives as training saw them, BM25 near misses (embedtune.dataset.dev_slice)
 
 
-def gate_stage(ws: Workspace, config: GateConfig, base: str, tuned_dir: Path, dims: list[int], seed: int) -> dict[str, Any]:
-    """``gate.json`` of a current or new gate run; ``delivered_model`` is the folder (or base's) to use."""
+def gate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[int], force: bool = False,
+         console: Console | None = None) -> StageResult[dict[str, Any]]:
+    """Judge ``model_dir`` against the base model on the dev slice; ``value`` is ``gate.json`` (current or new),
+    whose ``delivered_model`` is the folder (or base's name) to use."""
     from embedtune.corpus import load_chunks
     from embedtune.training.stage import dev_split
 
-    files = [f for f in sorted(tuned_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
-    inputs = fingerprint_paths([*files, DEV_PAIRS.path(ws), CHUNKS.path(ws)])
-    params = {"gate": config.model_dump(mode="json"), "base": model_fingerprint(resolve_model(base)), "dims": dims,
-              "seed": seed, "dev_slice": DEV_SLICE_VERSION}
-    if ws.is_current(STAGE, inputs, params) and GATE_RESULT.exists(ws):
-        return GATE_RESULT.read(ws)
-    with ws.stage(STAGE, inputs, params) as run:
-        texts = {c.id: c.text for c in load_chunks(ws)}
-        result = run_gate(base, tuned_dir, dev_split(ws, texts, seed), dims, config, GATE_DIR.path(ws))
-        for f in sorted(GATE_DIR.path(ws).rglob("*")):
-            if f.is_file() and f.name != "README.md":  # a delivered merge's card is rewritten with the eval results
+    console = console or make_console()
+    console.rule("[bold]gate")
+    seed = config.train.seed
+    inputs = fingerprint_paths([*model_files(model_dir), DEV_PAIRS.path(ws), CHUNKS.path(ws)])
+    params = {"gate": config.gate.model_dump(mode="json"), "base": model_fingerprint(resolve_model(config.base_model)),
+              "dims": dims, "seed": seed, "dev_slice": DEV_SLICE_VERSION}
+    if not force and ws.is_current(STAGE, inputs, params) and GATE_RESULT.exists(ws):
+        result, reused = GATE_RESULT.read(ws), True
+    else:
+        with ws.stage(STAGE, inputs, params) as run:
+            texts = {c.id: c.text for c in load_chunks(ws)}
+            verdict = run_gate(config.base_model, model_dir, dev_split(ws, texts, seed), dims, config.gate,
+                               GATE_DIR.path(ws))
+            for f in model_files(GATE_DIR.path(ws)):  # a delivered merge's card is rewritten with the eval results
                 run.add_output(str(f.relative_to(ws.root)))
-        run.record.summary = {"delivered": result.delivered, "alpha": result.chosen_alpha, "exit_code": result.exit_code}
-        return result.to_json()
+            run.record.summary = {"delivered": verdict.delivered, "alpha": verdict.chosen_alpha,
+                                  "exit_code": verdict.exit_code}
+            result, reused = verdict.to_json(), False
+    console.rule("[bold]gate: what this run delivers")
+    for line in result.get("explanation", []):
+        console.print(line, highlight=False)
+    return StageResult.recorded(ws, STAGE, result, reused=reused)

@@ -67,6 +67,7 @@ class QuerygenReport(BaseModel):
         default_factory=list, description="dropped queries and the eval query each nearly copies"
     )
     seconds: float = 0.0
+    reused: bool = Field(False, exclude=True, description="true when generate was current and did nothing")
 
     @classmethod
     def count(

@@ -127,7 +127,7 @@ def generate_queries(
         and record is not None and not record.summary.get("failed_calls")
     ):
         console.print(f"generate is current, skipping ({QUERIES.path(ws)})", highlight=False)
-        return QUERYGEN_REPORT.read_model(ws, QuerygenReport)
+        return QUERYGEN_REPORT.read_model(ws, QuerygenReport).model_copy(update={"reused": True})
 
     eval_texts = read_query_texts(cfg.eval_queries) if cfg.eval_queries else []
     with ws.stage(STAGE, inputs, params) as run:

@@ -71,8 +71,10 @@ def train_stage(
     base_model: str = "all-MiniLM-L6-v2",
     config: TrainConfig | None = None,
     triplets: bool = True,
+    *,
+    force: bool = False,
 ) -> TrainResult | None:
-    """Train on the workspace's training data; None when ``train/model`` is already current.
+    """Train on the workspace's training data; None when ``train/model`` is already current (unless ``force``).
 
     Uses mined ``train_triplets.jsonl`` when present and ``triplets`` is on, else ``train_pairs.jsonl`` with
     in-batch negatives only.
@@ -83,7 +85,7 @@ def train_stage(
     files = [CHUNKS, TRAIN_PAIRS, DEV_PAIRS] + ([TRAIN_TRIPLETS] if triplets else []) + ([TRAIN_TEACHER] if distill else [])
     inputs = fingerprint_paths([f.path(ws) for f in files if f.exists(ws)])
     params = {"base_model": model_fingerprint(resolve_model(base_model)), "config": cfg.model_dump()}
-    if ws.is_current(STAGE, inputs, params):
+    if not force and ws.is_current(STAGE, inputs, params):
         return None
     chunks = load_chunks(ws)
     texts = {c.id: c.text for c in chunks}

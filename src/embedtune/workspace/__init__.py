@@ -9,11 +9,13 @@ from embedtune.workspace.atomic import (
 )
 from embedtune.workspace.lock import WorkspaceBusy, workspace_lock
 from embedtune.workspace.manifest import Manifest, StageRecord
+from embedtune.workspace.stage_result import StageResult
 from embedtune.workspace.workspace import StageRun, Workspace, default_workspace
 
 __all__ = [
     "Manifest",
     "StageRecord",
+    "StageResult",
     "StageRun",
     "Workspace",
     "WorkspaceBusy",

@@ -255,6 +255,10 @@ TRAINED_MODEL = Artifact("train/model", "trained model", "`embedtune train`")
 # baseline, gate, evaluate (``embedtune run``)
 BASELINE = JsonFile("baseline.json", "baseline", "`embedtune baseline`")
 BASELINE_HTML = Artifact("baseline.html", "baseline page", "`embedtune baseline`")
+# `embedtune run`'s own baseline: the workspace's chunks scored per document (MaxP) on the eval split; apart from
+# `embedtune baseline`'s (BEIR documents), so neither overwrites the other.
+CHUNK_BASELINE = JsonFile("chunk_baseline.json", "chunk-level baseline", "`embedtune run`")
+CHUNK_BASELINE_HTML = Artifact("chunk_baseline.html", "chunk-level baseline page", "`embedtune run`")
 EVAL_SPLIT_QUERIES = QueriesFile("eval_split_queries.jsonl", "eval split queries", "`embedtune run`")
 GATE_DIR = Artifact("gate", "gate folder", "`embedtune run`")
 GATE_RESULT = JsonFile("gate/gate.json", "gate verdict", "`embedtune run`")  # written by embedtune.gate.run_gate

@@ -1,0 +1,103 @@
+"""The ``evaluate`` stage of ``embedtune run``: base against the delivered model, the run's proof.
+
+Every Matryoshka dim (plus BM25 and the hybrids) on the eval split, chunks scored per document (MaxP), with a
+paired significance test per dim; writes ``eval_report.json`` (with the gate's verdict beside the numbers it
+was decided without), ``report.html`` and the delivered model's card. Recorded like every stage, so a rerun of
+a finished run does not evaluate again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from embedtune.hardware import resolve_inference
+from embedtune.hashing import fingerprint_paths
+from embedtune.pipeline.config import RunConfig
+from embedtune.progress import make_console
+from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
+from embedtune.workspace import StageResult, Workspace
+from embedtune.workspace.artifacts import CHUNKS, EVAL_QRELS, EVAL_QUERIES, EVAL_REPORT, GATE_RESULT, REPORT_HTML
+
+if TYPE_CHECKING:
+    from embedtune.evaluation.model_comparison import ModelComparison
+
+STAGE = "evaluate"
+
+
+def model_files(model_dir: Path) -> list[Path]:
+    """A model folder's files but its card (the card is rewritten with these results, after they are known)."""
+    return [f for f in sorted(model_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
+
+
+def report_dims(config: RunConfig) -> list[int]:
+    """The dims the report (and the gate) compare: ``report.dims``, else the trained Matryoshka dims."""
+    from embedtune.models import load_embedder
+
+    if config.report.dims:
+        return list(config.report.dims)
+    full = load_embedder(config.base_model, inference="torch").get_embedding_dimension()
+    return config.train.resolved_dims(full) or [full]
+
+
+def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[int], gate: dict[str, Any] | None = None,
+             force: bool = False, console: Console | None = None) -> StageResult[ModelComparison]:
+    """Compare ``config.base_model`` with ``model_dir`` at ``dims``; ``value`` is None when current (the
+    numbers are then in ``eval_report.json``)."""
+    from embedtune.evaluation.model_comparison import compare_base_and_tuned, comparison_html
+    from embedtune.models import resolve_model
+    from embedtune.training.model_card import write_model_card
+
+    console = console or make_console()
+    console.rule("[bold]evaluate")
+    inputs = fingerprint_paths([CHUNKS.path(ws), EVAL_QUERIES.path(ws), EVAL_QRELS.path(ws), *model_files(model_dir),
+                                *([GATE_RESULT.path(ws)] if gate is not None else [])])
+    params = {"base": model_fingerprint(resolve_model(config.base_model)), "dims": sorted(dims),
+              "bm25": config.report.bm25, "hybrid": config.report.hybrid,
+              "card": config.train_config().model_dump(mode="json")}
+    if (inference := resolve_inference(config.inference)) != "torch":
+        params["inference"] = inference
+    if not force and ws.is_current(STAGE, inputs, params) and EVAL_REPORT.exists(ws):
+        print_comparison(EVAL_REPORT.read(ws), console)
+        return StageResult.recorded(ws, STAGE, None, reused=True)
+    from embedtune.corpus import load_chunks
+    from embedtune.corpus.chunk import chunk_documents
+
+    chunks = load_chunks(ws)
+    with ws.stage(STAGE, inputs, params) as run:
+        comparison = compare_base_and_tuned(
+            chunk_documents(chunks), EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws), config.base_model, model_dir, dims,
+            chunk_docs={c.id: list(c.doc_ids) for c in chunks}, bm25=config.report.bm25, hybrid=config.report.hybrid,
+            cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval",
+        )
+        EVAL_REPORT.write(run, comparison.to_json() | ({"gate": gate} if gate else {}))
+        comparison_html(comparison, f"embedtune: {ws.root.name}").save(REPORT_HTML.target(run))
+        write_model_card(model_dir, config.base_model, config.train_config(),
+                         {"eval queries": comparison.evaluation.n_queries}, comparison.dims, comparison.rows())
+        run.record.summary = {"queries": comparison.evaluation.n_queries,
+                              **{f"delta@{r['dim']}": round(float(r["delta"]), 4) for r in comparison.rows()}}
+    print_comparison(EVAL_REPORT.read(ws), console)
+    return StageResult.recorded(ws, STAGE, comparison, reused=False)
+
+
+def print_comparison(report: dict[str, Any], console: Console) -> None:
+    """The per-dim table of ``eval_report.json`` (base, tuned, delta, p-value), then the small-vs-full line and
+    the lexical and hybrid systems."""
+    from rich.table import Table
+
+    table = Table(title=f"Held-out queries: {report['n_queries']:,}  (NDCG@10, MaxP over chunks)")
+    for col in ("dim", "base", "tuned", "delta", "p-value"):
+        table.add_column(col, justify="right")
+    for row in report["tuned_vs_base"]:
+        mark = "[green]" if row["significant"] and row["delta"] > 0 else "[red]" if row["delta"] < 0 else ""
+        table.add_row(str(row["dim"]), f"{row['base ndcg@10']:.4f}", f"{row['tuned ndcg@10']:.4f}",
+                      f"{mark}{row['delta']:+.4f}", f"{row['p-value']:.3g}")
+    console.print(table)
+    if c := report.get("tuned_small_vs_base_full"):
+        console.print(f"{c['system']} vs {c['reference']}: {c['system_mean']:.4f} vs {c['reference_mean']:.4f} "
+                      f"({c['delta']:+.4f})")
+    for name in ("bm25", "hybrid:base", "hybrid:tuned"):
+        if name in report["runs"]:
+            console.print(f"{name}: {report['runs'][name]['ndcg@10']:.4f}")
