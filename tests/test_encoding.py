@@ -94,34 +94,31 @@ def test_cache_never_mixes_reduced_precision_vectors(tiny_model_dir, tmp_path):
     assert len({paths["torch"], paths["torch-bf16"], paths["onnx-int8"], paths["openvino-bf16"]}) == 4
 
 
-def test_default_inference_and_unknown_names(tiny_model_dir, monkeypatch):
-    from embedtune.encoding import (
-        default_inference,
-        inference_of,
-        set_default_inference,
-    )
+def test_default_inference_runners_and_unknown_names(tiny_model_dir, monkeypatch):
+    from embedtune.encoding import default_inference, inference_of
     from embedtune.models import load_embedder
+    from embedtune.retrieval.runner import Runner
 
     monkeypatch.setenv("EMBEDTUNE_INFERENCE", "torch-bf16")
     assert default_inference() == "torch-bf16"
-    set_default_inference("onnx")
-    try:
-        assert inference_of(load_embedder(tiny_model_dir)) == "onnx"
-    finally:
-        set_default_inference(None)
+    assert Runner.configure().inference == "torch-bf16"  # a command's runner starts from the environment
+    monkeypatch.setenv("EMBEDTUNE_INFERENCE", "onnx")
+    assert inference_of(load_embedder(tiny_model_dir)) == "onnx"
+    # A runner's backend is its own: another in the same process is not changed by it, nor by the environment.
+    assert inference_of(Runner.configure("torch").load_embedder(tiny_model_dir)) == "torch"
+    assert inference_of(Runner.configure(None).load_embedder(tiny_model_dir)) == "onnx"
     with pytest.raises(EmbedtuneError, match="unknown inference backend"):
         load_embedder(tiny_model_dir, inference="tensorrt")
+    with pytest.raises(EmbedtuneError, match="unknown inference backend"):
+        Runner("tensorrt")
 
 
-def test_training_loads_torch_whatever_the_default(tiny_model_dir):
-    from embedtune.encoding import inference_of, set_default_inference
+def test_training_loads_torch_whatever_the_default(tiny_model_dir, monkeypatch):
+    from embedtune.encoding import inference_of
     from embedtune.models import load_embedder
 
-    set_default_inference("onnx-int8")
-    try:
-        assert inference_of(load_embedder(tiny_model_dir, inference="torch")) == "torch"
-    finally:
-        set_default_inference(None)
+    monkeypatch.setenv("EMBEDTUNE_INFERENCE", "onnx-int8")
+    assert inference_of(load_embedder(tiny_model_dir, inference="torch")) == "torch"
 
 
 @pytest.mark.integration
@@ -142,20 +139,18 @@ def test_minilm_int8_and_bf16_stay_close(minilm_dir):
 def test_auto_loads_the_backend_picked_for_this_cpu(tiny_model_dir, monkeypatch, native_bf16):
     """``auto`` is resolved at load time; the model remembers the real backend (cache keys, Ray actors)."""
     from embedtune import hardware
-    from embedtune.encoding import default_inference, inference_of, set_default_inference
+    from embedtune.encoding import default_inference, inference_of
     from embedtune.models import load_embedder
+    from embedtune.retrieval.runner import Runner
 
     flags = {"avx2", "avx512f", "avx512_bf16"} if native_bf16 else {"avx2"}
     cap = hardware.Capability("mock CPU", "AVX2", frozenset(flags), cores=2)
     monkeypatch.setattr(hardware, "detect", lambda: cap)
     picked = hardware.auto_inference(cap)
     assert inference_of(load_embedder(tiny_model_dir, inference="auto")) == picked
-    set_default_inference("auto")
-    try:
-        assert default_inference() == picked
-        assert inference_of(load_embedder(tiny_model_dir)) == picked
-    finally:
-        set_default_inference(None)
+    monkeypatch.setenv("EMBEDTUNE_INFERENCE", "auto")
+    assert default_inference() == picked == Runner.configure().inference
+    assert inference_of(load_embedder(tiny_model_dir)) == picked
 
 
 def test_auto_falls_back_to_torch_when_its_pick_fails_here(tiny_model_dir, monkeypatch, capsys):

@@ -37,13 +37,11 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.fixture(autouse=True)
-def ray_off_after():
-    """``--ray-address`` is process state: no test leaves it set for the next one."""
-    from embedtune.scale import set_ray_address
+def on_ray():
+    """A Runner that sends encoding and LLM calls to the local Ray instance (what ``--ray-address local`` builds)."""
+    from embedtune.retrieval.runner import Runner
 
-    yield
-    set_ray_address(None)
+    return Runner(ray_address="local")
 
 
 def test_ray_encoding_matches_local(local_ray, tiny_model_dir, tmp_path):
@@ -90,14 +88,12 @@ def test_index_build_on_ray_matches_local(local_ray, tiny_model_dir, tmp_path, m
 
     import embedtune.index.build as build_module
     from embedtune.index import build_index
-    from embedtune.scale import set_ray_address
 
     ws = make_index_workspace(tmp_path / "ws")
     local = build_index(tmp_path / "local", "v1", tiny_model_dir, ws, batch_size=50)
-    set_ray_address("local")
     monkeypatch.setattr(build_module, "encode_texts", not_here)
     t0 = time.perf_counter()
-    remote = build_index(tmp_path / "ray", "v1", tiny_model_dir, ws, batch_size=50)
+    remote = build_index(tmp_path / "ray", "v1", tiny_model_dir, ws, batch_size=50, runner=on_ray())
     print(f"index build on Ray: {time.perf_counter() - t0:.1f}s")
     assert remote.meta.complete and remote.meta.count == local.meta.count == 120 and remote.embedded == 120
     assert (remote.meta.model_hash, remote.meta.corpus_hash, remote.meta.dim) == (
@@ -143,7 +139,6 @@ def test_generation_on_ray_resumes_matches_local_and_reruns_from_cache(local_ray
     from embedtune.querygen import (
         FilterConfig, GenerateConfig, GenerationCache, LocalHFBackend, LocalOptions, generate_queries,
     )
-    from embedtune.scale import set_ray_address
 
     # Greedy decoding in float32: deterministic, whatever the batches (left padding changes nothing).
     config = GenerateConfig(
@@ -153,7 +148,6 @@ def test_generation_on_ray_resumes_matches_local_and_reruns_from_cache(local_ray
     )
     local_ws, ray_ws = make_workspace(tmp_path / "local", 40), make_workspace(tmp_path / "ray", 40)
     local = generate_queries(local_ws, config)
-    set_ray_address("local")
     real_put = GenerationCache.put
 
     def put_then_die(cache, key, **kwargs):
@@ -166,11 +160,11 @@ def test_generation_on_ray_resumes_matches_local_and_reruns_from_cache(local_ray
         patch.setattr(GenerationCache, "put", put_then_die)
         t0 = time.perf_counter()
         with pytest.raises(Killed):
-            generate_queries(ray_ws, config)
+            generate_queries(ray_ws, config, runner=on_ray())
         print(f"Ray run killed after {time.perf_counter() - t0:.1f}s")
         assert len(_cache_rows(ray_ws)) == 30  # each result was cached as its block came back
         patch.setattr(GenerationCache, "put", real_put)
-        remote = generate_queries(ray_ws, config)  # resumes: only the 50 calls not cached yet
+        remote = generate_queries(ray_ws, config, runner=on_ray())  # resumes: only the 50 calls not cached yet
         print(f"Ray run resumed in {time.perf_counter() - t0:.1f}s")
     assert remote.llm is not None and local.llm is not None
     assert (remote.llm.calls, remote.llm.cached_calls, remote.llm.new_calls, remote.llm.failed_calls) == (80, 30, 50, 0)
@@ -181,7 +175,6 @@ def test_generation_on_ray_resumes_matches_local_and_reruns_from_cache(local_ray
         assert (ray_ws / name).read_bytes() == (local_ws / name).read_bytes()
 
     # Without Ray the same stage is all cache hits and writes the same file.
-    set_ray_address(None)
     before = (ray_ws / "queries.jsonl").read_bytes()
     again = generate_queries(ray_ws, config, force=True)
     assert again.llm is not None and again.llm.cached_calls == 80 and again.llm.new_calls == 0
@@ -190,7 +183,6 @@ def test_generation_on_ray_resumes_matches_local_and_reruns_from_cache(local_ray
 
 def test_generation_on_ray_stops_on_a_fatal_endpoint_error_in_one_line(local_ray, tmp_path):
     from embedtune.querygen import FilterConfig, GenerateConfig, OpenAIOptions, generate_queries
-    from embedtune.scale import set_ray_address
 
     chat = FakeChat()
     try:
@@ -200,12 +192,11 @@ def test_generation_on_ray_stops_on_a_fatal_endpoint_error_in_one_line(local_ray
             filters=FilterConfig(encoder=None, round_trip="none"),
         )
         ws = make_workspace(tmp_path / "ws", 6)
-        set_ray_address("local")
-        report = generate_queries(ws, config)  # the actor reaches the test's server over HTTP
+        report = generate_queries(ws, config, runner=on_ray())  # the actor reaches the test's server over HTTP
         assert report.llm is not None and report.llm.new_calls == 6 and sum(report.kept.values()) > 0
         chat.always = "401"
         with pytest.raises(EmbedtuneError) as err:
-            generate_queries(ws, config.model_copy(update={"per_chunk": 3}), force=True)
+            generate_queries(ws, config.model_copy(update={"per_chunk": 3}), force=True, runner=on_ray())
         assert "HTTP 401" in str(err.value) and "\n" not in str(err.value)
         assert len(_cache_rows(ws)) == 6  # what was paid for before stays cached
     finally:

@@ -68,6 +68,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_beir": ("embedtune.evaluation.beir", "load_beir"),
     # models
     "load_embedder": ("embedtune.models.loading", "load_embedder"),
+    "Runner": ("embedtune.retrieval.runner", "Runner"),
     "list_models": ("embedtune.models.registry", "list_models"),
     # vector index migration
     "open_store": ("embedtune.index.store", "open_store"),
@@ -124,6 +125,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; nothing is imported at run
     from embedtune.querygen.config import GenerateConfig
     from embedtune.querygen.stage import generate_queries as generate
     from embedtune.querygen.query import Query
+    from embedtune.retrieval.runner import Runner
     from embedtune.workspace.stage_result import StageResult
     from embedtune.teach.config import TeachConfig
     from embedtune.teach.stage import teach as run_teachers

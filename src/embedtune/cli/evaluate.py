@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, make_runner, quiet_libraries
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -78,8 +78,7 @@ def evaluate(
     from embedtune.cli.outputs import save_outputs
 
     chosen = parse_metrics(metrics) if metrics is not None else None  # bad names fail before any work
-    use_inference(inference)
-    use_ray(ray_address)
+    runner = make_runner(inference, ray_address)
     dim_list = _ints(dims, "--dims")
     weights = _floats(hybrid_weights, "--hybrid-weights")
     if weights is not None and len(weights) != 2:
@@ -91,7 +90,7 @@ def evaluate(
     retrievers = build_retrievers(
         model, dense=dense, dims=dim_list, bm25=bm25, hybrid=hybrid, rerank=rerank, rerank_top=rerank_top,
         rrf_k=rrf_k, hybrid_weights=weights, bm25_fields=bm25_fields,
-        cache_dir=default_cache_dir(workspace) if workspace is not None else None,
+        cache_dir=default_cache_dir(workspace) if workspace is not None else None, runner=runner,
     )
     report = evaluate_retrievers(
         retrievers, data.corpus, data.queries, data.qrels, chosen,
@@ -124,14 +123,14 @@ def baseline(
     from embedtune.workspace import Workspace
     from embedtune.workspace.artifacts import BASELINE, BASELINE_HTML
 
-    use_ray(ray_address)
+    runner = make_runner(inference, ray_address)
     data = load_beir(dataset, split, warn=False)
     for w in data.warnings:
         typer.secho(f"warning: {w}", fg="yellow", err=True)
     ws = Workspace(workspace)
     inputs = split_fingerprint(dataset, split)
     params = {"split": split, "model": model, "model_hash": model_fingerprint(resolve_model(model)),
-              "rerank": rerank, "rerank_top": rerank_top, "inference": use_inference(inference),
+              "rerank": rerank, "rerank_top": rerank_top, "inference": runner.inference,
               "rerank_hash": model_fingerprint(resolve_cross_encoder(rerank)) if rerank else None}
     if not force and ws.is_current("baseline", inputs, params):
         verdict = BASELINE.read(ws)["verdict"]
@@ -145,6 +144,7 @@ def baseline(
         report = run_baseline(
             data.corpus, data.queries, data.qrels, model=model, rerank=rerank, rerank_top=rerank_top,
             cache_dir=default_cache_dir(ws.root), dataset=data.name, split=split, warnings=data.warnings,
+            runner=runner,
         )
         BASELINE.write(stage, report.to_json())
         baseline_html(report).save(BASELINE_HTML.target(stage))

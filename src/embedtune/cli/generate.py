@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from embedtune.cli.options import RayAddressOpt, use_ray
+from embedtune.cli.options import RayAddressOpt, make_runner
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_GENERATOR, DEFAULT_MODEL
 from embedtune.workspace import Workspace, default_workspace
@@ -83,7 +83,7 @@ def generate_command(
         err = e.errors()[0]
         where = ".".join(map(str, err["loc"]))
         raise EmbedtuneError(f"invalid generate option {where}: {err['msg'].removeprefix('Value error, ')}") from None
-    use_ray(ray_address)
+    runner = make_runner(ray_address=ray_address)
     out = make_console()
     if dry_run:
         llm = make_backend(config)
@@ -91,9 +91,9 @@ def generate_command(
         out.print(format_estimate(est, llm) if est and llm else "backend 'none': offline signals only, no LLM calls")
         return
     if sample:
-        _print_preview(preview_queries(workspace, config, sample), out)
+        _print_preview(preview_queries(workspace, config, sample, runner=runner), out)
         return
-    print_report(generate_queries(workspace, config, force=force), out)
+    print_report(generate_queries(workspace, config, force=force, runner=runner), out)
 
 
 def _filter_model(name: str | None, workspace: Path) -> str | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, make_runner, quiet_libraries
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -65,10 +65,9 @@ def build(
     ws = workspace or default_workspace(f"index-{name}")
     if corpus is not None:
         _ingest_corpus(corpus, ws, model)
+    runner = make_runner(inference, ray_address)
     quiet_libraries()
-    use_ray(ray_address)
-    result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend,
-                         inference=use_inference(inference))
+    result = build_index(store, name, model, ws, dim=dim, batch_size=batch_size, backend=backend, runner=runner)
     meta = result.meta
     typer.echo(
         f"version {meta.name!r}: {meta.count:,} chunks, {meta.dim} dims, complete "

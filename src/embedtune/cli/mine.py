@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, use_inference, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt, quiet_libraries, make_runner
 
 from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
@@ -77,6 +77,7 @@ def mine_command(
 
     from embedtune.mining import MiningConfig, mine, print_mining_summary
 
+    runner = make_runner(inference, ray_address)
     try:
         config = MiningConfig(
             model=model, bm25=bm25, range_min=range_min, range_max=range_max,
@@ -84,15 +85,14 @@ def mine_command(
             positive_reference=positive_reference, num_negatives=num_negatives, sampling=sampling, seed=seed,
             cross_encoder=cross_encoder, ce_threshold=ce_threshold, ce_relative=ce_relative or None,
             relabel=relabel, auto_threshold=auto_threshold, max_false_negative_rate=max_false_negative_rate,
-            batch_size=batch_size, inference=use_inference(inference),
+            batch_size=batch_size, inference=runner.inference,
         )
     except ValidationError as e:
         err = e.errors()[0]
         where = f"--{str(err['loc'][0]).replace('_', '-')}: " if err["loc"] else ""
         raise EmbedtuneError(f"invalid mining option: {where}{err['msg']}") from None
     quiet_libraries()
-    use_ray(ray_address)
-    result = mine(workspace, config, dataset=dataset, split=split, force=force)
+    result = mine(workspace, config, dataset=dataset, split=split, force=force, runner=runner)
     if not result.report.reused:
         print_mining_summary(result.report, make_console())
         typer.echo(f"wrote {result.triplets_path}, {result.report_path.name} and {result.html_path.name}")

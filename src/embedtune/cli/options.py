@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from embedtune.retrieval.runner import Runner
 
 INFERENCE_HELP = (
     "How encoding runs: torch (fp32), torch-bf16 (autocast; fast with AMX), onnx (ONNX Runtime fp32), "
@@ -24,22 +27,23 @@ RAY_HELP = (
 RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help=RAY_HELP, rich_help_panel="Speed")]
 
 
-def use_ray(address: str | None) -> None:
-    """Route this process's corpus and query encoding and LLM query writing through Ray at ``address`` (None:
-    keep them local). A malformed address is a one-line error here; an unreachable one when Ray is first used."""
-    if address is not None:
-        from embedtune.scale import set_ray_address
+def make_runner(inference: str | None = None, ray_address: str | None = None) -> Runner:
+    """The command's :class:`~embedtune.retrieval.runner.Runner`, handed to the stages that encode: ``--inference``
+    (None: ``$EMBEDTUNE_INFERENCE``, else torch) and ``--ray-address`` (None: everything in this process). An
+    unknown backend or a malformed address is a one-line error here; an unreachable cluster when Ray is first used."""
+    from embedtune.retrieval.runner import Runner
 
-        set_ray_address(address)
+    return Runner.configure(inference, ray_address)
 
 
 def use_inference(name: str | None) -> str:
-    """Make ``name`` the process default (and the environment's, for worker processes); returns the effective one."""
-    from embedtune.encoding import default_inference, set_default_inference
+    """For commands whose library code loads models without a Runner (``serve``, ``adapter``): make ``name`` this
+    process's ``$EMBEDTUNE_INFERENCE`` (what ``load_embedder`` reads when no backend is named; worker processes
+    inherit it); returns the effective backend."""
+    from embedtune.encoding import check_inference, default_inference
 
     if name is not None:
-        set_default_inference(name)
-        os.environ["EMBEDTUNE_INFERENCE"] = name
+        os.environ["EMBEDTUNE_INFERENCE"] = check_inference(name)
     return default_inference()
 
 

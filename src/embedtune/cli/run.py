@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, RayAddressOpt, use_ray
+from embedtune.cli.options import InferenceOpt, RayAddressOpt
 
 from embedtune.workspace import default_workspace
 
@@ -39,7 +39,6 @@ def run(
     from embedtune.pipeline.config import RunConfig, load_run_config
     from embedtune.pipeline.run import run_pipeline
 
-    use_ray(ray_address)
     cfg = load_run_config(config) if config is not None else RunConfig()
     updates: dict = {}
     if corpus:
@@ -53,7 +52,7 @@ def run(
     if quick:
         for section, values in QUICK.items():
             updates[section] = getattr(cfg, section).model_copy(update=values)
-    result = run_pipeline(cfg.model_copy(update=updates), workspace)
+    result = run_pipeline(cfg.model_copy(update=updates), workspace, ray_address=ray_address)
     if result.exit_code:  # the gate kept the base model: scripts see it in the exit status
         raise typer.Exit(result.exit_code)
 

@@ -17,8 +17,9 @@ openvino       OpenVINO f32, fused CPU kernels                       float noise
 openvino-bf16  OpenVINO, bf16 matrix products (AMX / AVX512-BF16)    cosine ~0.99997 (fastest here)
 =============  ====================================================  =============================
 
-Choose with ``--inference NAME`` on the CLI, ``inference:`` in the run config, ``$EMBEDTUNE_INFERENCE``, or
-:func:`set_default_inference`. ONNX exports (read by the ONNX Runtime and OpenVINO backends) are cached per
+Choose with ``--inference NAME`` on the CLI, ``inference:`` in the run config, a
+:class:`~embedtune.retrieval.runner.Runner` in Python, or ``$EMBEDTUNE_INFERENCE`` (the default of a
+``load_embedder`` call that names none). ONNX exports (read by the ONNX Runtime and OpenVINO backends) are cached per
 model content in ``~/.cache/embedtune/onnx/``.
 """
 
@@ -34,7 +35,6 @@ from embedtune.encoding.base import (
     default_inference,
     inference_of,
     resolved_inference,
-    set_default_inference,
 )
 from embedtune.encoding.onnx_runtime import OnnxBackend
 from embedtune.encoding.openvino_runtime import OpenVinoBackend
@@ -81,7 +81,6 @@ __all__ = [
     "inference_of",
     "prepare_model",
     "resolved_inference",
-    "set_default_inference",
     "vectors_tag",
 ]
 

@@ -1,4 +1,4 @@
-"""What an inference backend is, which one a loaded model uses, and the process-wide default.
+"""What an inference backend is, which one a loaded model uses, and the default when none is named.
 
 An inference backend decides *how* a SentenceTransformer's forward pass runs (fp32 torch, bf16 autocast, ONNX
 Runtime fp32 or int8, OpenVINO f32 or bf16), never *what* the model is: every backend takes the same model
@@ -26,8 +26,6 @@ DEFAULT_INFERENCE: Inference = "torch"
 ENV_VAR = "EMBEDTUNE_INFERENCE"
 _ATTR = "_embedtune_inference"  # set on a loaded SentenceTransformer by load_embedder
 
-_default: str | None = None
-
 
 class InferenceBackend:
     """One way of running a model's forward pass. Subclasses override :meth:`prepare` and/or :meth:`context`."""
@@ -51,15 +49,10 @@ def check_inference(name: str) -> Inference:
     return name  # type: ignore[return-value]
 
 
-def set_default_inference(name: str | None) -> None:
-    """The backend ``load_embedder`` uses when none is passed (the CLI's ``--inference``); None resets it."""
-    global _default
-    _default = check_inference(name) if name is not None else None
-
-
 def configured_inference() -> Inference:
-    """:func:`set_default_inference`'s value, else ``$EMBEDTUNE_INFERENCE``, else ``torch``; may be ``auto``."""
-    return check_inference(_default or os.environ.get(ENV_VAR) or DEFAULT_INFERENCE)
+    """The backend ``load_embedder`` uses when none is passed: ``$EMBEDTUNE_INFERENCE``, else ``torch``; may be
+    ``auto``. Commands choose theirs explicitly (:class:`embedtune.retrieval.runner.Runner`)."""
+    return check_inference(os.environ.get(ENV_VAR) or DEFAULT_INFERENCE)
 
 
 def default_inference() -> Inference:

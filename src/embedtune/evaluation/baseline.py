@@ -32,6 +32,7 @@ from embedtune.retrieval.dense import DenseRetriever
 from embedtune.retrieval.hybrid import HybridRetriever
 from embedtune.retrieval.maxp import MaxPRetriever
 from embedtune.retrieval.rerank import RerankRetriever
+from embedtune.retrieval.runner import Runner
 
 HIGH_RECALL = 0.90  # recall@10 at which a first stage leaves fine-tuning little to win
 MOST_OF_GAP = 0.5  # share of the gap to the ranking ceiling that counts as "most"
@@ -243,13 +244,15 @@ def run_baseline(
     split: str = "",
     warnings: Sequence[str] = (),
     chunk_docs: Mapping[str, Sequence[str]] | None = None,
+    runner: Runner | None = None,
 ) -> BaselineReport:
     """Evaluate dense, BM25, hybrid (and rerank) on ``(docs, queries, qrels)`` and judge the outcome.
 
     With ``chunk_docs`` (chunk id -> document ids), ``docs`` are chunks and systems are scored per document (MaxP).
+    ``runner`` loads and encodes with the dense model (default: this process, ``load_embedder``'s backend).
     """
     retrievers = build_retrievers(model, bm25=True, hybrid=True, rerank=rerank, rerank_top=rerank_top,
-                                  cache_dir=cache_dir)
+                                  cache_dir=cache_dir, runner=runner)
     evaluated_systems = [MaxPRetriever(r, chunk_docs) for r in retrievers] if chunk_docs is not None else retrievers
     report = evaluate_retrievers(evaluated_systems, docs, queries, qrels, METRICS, dataset=dataset, split=split,
                                  warnings=warnings, depth=DEPTH)

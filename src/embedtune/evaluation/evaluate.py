@@ -25,6 +25,7 @@ from embedtune.evaluation.metrics import (
 from embedtune.evaluation.significance import Comparison, compare
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.retrieval.base import Document, Retriever, Run
+from embedtune.retrieval.runner import Runner
 
 DEPTH = 100
 DEFAULT_COMPARISON_METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
@@ -172,22 +173,25 @@ def build_retrievers(
     hybrid_weights: Sequence[float] | None = None,
     bm25_fields: str = "multifield",
     cache_dir: str | Path | None = None,
+    runner: Runner | None = None,
 ) -> list[Retriever]:
     """The standard systems, reference first: dense at each dim (largest first), bm25, hybrid, rerank.
 
     Hybrid fuses BM25 with the dense model at its largest requested dimension; the reranker re-scores that
-    same dense run's top-``rerank_top``. Everything shares one model load and one corpus encoding.
+    same dense run's top-``rerank_top``. Everything shares one model load and one corpus encoding, both by
+    ``runner`` (default: this process, ``load_embedder``'s backend).
     """
     from embedtune.retrieval.bm25 import BM25Retriever
     from embedtune.retrieval.dense import DenseRetriever
     from embedtune.retrieval.hybrid import HybridRetriever
     from embedtune.retrieval.rerank import CrossEncoderReranker, RerankRetriever
+    from embedtune.retrieval.runner import LOCAL
 
     reranker = CrossEncoderReranker(rerank) if rerank is not None else None  # fail fast, before encoding
     out: list[Retriever] = []
     first_dense: DenseRetriever | None = None
     if dense or hybrid or reranker is not None:
-        base = DenseRetriever(model, cache_dir=cache_dir)
+        base = DenseRetriever(model, cache_dir=cache_dir, runner=runner or LOCAL)
         wanted = sorted(set(dims or [base.full_dim]), reverse=True)
         views = [base.truncated(d) for d in wanted]
         first_dense = views[0]

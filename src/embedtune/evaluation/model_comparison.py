@@ -16,6 +16,7 @@ from embedtune.evaluation.render import add_evaluation
 from embedtune.evaluation.significance import Comparison, compare
 from embedtune.report import HtmlReport
 from embedtune.retrieval.base import Document, Retriever
+from embedtune.retrieval.runner import LOCAL, Runner
 
 PRIMARY = "ndcg@10"
 
@@ -45,10 +46,11 @@ class ModelComparison:
         }
 
 
-def _dense_views(model, label: str, dims: Sequence[int], cache_dir: str | Path | None) -> list[Retriever]:
+def _dense_views(model, label: str, dims: Sequence[int], cache_dir: str | Path | None,
+                 runner: Runner) -> list[Retriever]:
     from embedtune.retrieval.dense import DenseRetriever
 
-    base = DenseRetriever(model, label=label, cache_dir=cache_dir)
+    base = DenseRetriever(model, label=label, cache_dir=cache_dir, runner=runner)
     return [base.truncated(d) for d in dims]
 
 
@@ -66,19 +68,21 @@ def compare_base_and_tuned(
     cache_dir: str | Path | None = None,
     dataset: str = "",
     split: str = "",
+    runner: Runner = LOCAL,
 ) -> ModelComparison:
     """Evaluate base and tuned at every dim (plus BM25 and both hybrids) on the same queries.
 
     With ``chunk_docs`` (chunk id -> document ids), ``docs`` are chunks, ``qrels`` judge documents, and every
-    system is scored at document level by MaxP.
+    system is scored at document level by MaxP. ``runner`` loads both models and encodes the corpus (default:
+    this process, ``load_embedder``'s backend).
     """
     from embedtune.retrieval.bm25 import BM25Retriever
     from embedtune.retrieval.hybrid import HybridRetriever
     from embedtune.retrieval.maxp import MaxPRetriever
 
     dims = sorted(set(dims), reverse=True)
-    base_views = _dense_views(base_model, "base", dims, cache_dir)
-    tuned_views = _dense_views(tuned_model, "tuned", dims, cache_dir)
+    base_views = _dense_views(base_model, "base", dims, cache_dir, runner)
+    tuned_views = _dense_views(tuned_model, "tuned", dims, cache_dir, runner)
     systems: list[Retriever] = [*base_views, *tuned_views]
     if bm25 or hybrid:
         lexical = BM25Retriever()

@@ -18,13 +18,13 @@ from embedtune.corpus import Chunk, load_chunks
 from embedtune.corpus.chunk import chunk_documents
 from embedtune.errors import EmbedtuneError
 from embedtune.encoding import inference_of
-from embedtune.scale import ray_address
 from embedtune.index.base import IndexMeta, IndexStore, IndexVersion, validate_name
 from embedtune.index.store import check_backend, open_store
 from embedtune.progress import console, progress_bar
 from embedtune.retrieval.base import corpus_hash
 from embedtune.retrieval.dense import truncate_dims
 from embedtune.retrieval.embedding_cache import encode_texts, model_fingerprint
+from embedtune.retrieval.runner import LOCAL, Runner
 from embedtune.workspace import Workspace
 from embedtune.workspace.manifest import utcnow
 
@@ -96,14 +96,14 @@ def _cut(vectors, dim: int, model_dim: int):
     return truncate_dims(vectors, dim) if dim < model_dim else vectors
 
 
-def _encode_on_ray(model_path: Path, todo: list[Chunk], ws: Workspace, inference: str):
-    """Vectors of the chunks still to store, from Ray actors (``--ray-address``), cached in the workspace."""
+def _encode_on_ray(model_path: Path, todo: list[Chunk], ws: Workspace, inference: str, address: str):
+    """Vectors of the chunks still to store, from Ray actors at ``address``, cached in the workspace."""
     from embedtune.retrieval.embedding_cache import default_cache_dir
     from embedtune.retrieval.ray_encode import encode_corpus_ray
 
     t = time.perf_counter()
     out = encode_corpus_ray(model_path, chunk_documents(todo), default_cache_dir(ws.root),
-                            inference=inference)
+                            inference=inference, address=address)
     console.print(f"encoded {len(todo):,} chunks on Ray in {time.perf_counter() - t:.1f}s", highlight=False)
     return out.vectors
 
@@ -119,7 +119,7 @@ def build_index(
     backend: str | None = None,
     encode_batch_size: int = 64,
     on_batch: Callable[[int, int], None] | None = None,
-    inference: str | None = None,
+    runner: Runner = LOCAL,
 ) -> BuildResult:
     """Embed ``workspace``'s chunks with ``model`` into version ``name`` of ``store`` (created or resumed).
 
@@ -133,11 +133,11 @@ def build_index(
         backend: for a new store folder: ``"lancedb"`` (default) or ``"milvus"``.
         encode_batch_size: texts per forward pass.
         on_batch: called as ``on_batch(stored, total)`` after each batch is stored (progress hooks, tests).
-        inference: encoding backend (``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``, ``openvino``,
-            ``openvino-bf16``); None = the process default. Recorded in the version: a resumed build must use
-            the same one.
+        runner: the encoding backend (``runner.inference``: ``torch``, ``torch-bf16``, ``onnx``, ``onnx-int8``,
+            ``openvino``, ``openvino-bf16``; recorded in the version: a resumed build must use the same one) and
+            where to encode (its Ray cluster, if any; default: this process, ``load_embedder``'s backend).
     """
-    from embedtune.models import load_embedder, resolve_model
+    from embedtune.models import resolve_model
 
     t0 = time.perf_counter()
     validate_name(name)
@@ -153,7 +153,7 @@ def build_index(
 
     model_path = resolve_model(model).resolve()
     t_load = time.perf_counter()
-    encoder = load_embedder(model_path, inference=inference)
+    encoder = runner.load_embedder(model_path)
     load_s = time.perf_counter() - t_load
     model_dim = int(encoder.get_embedding_dimension())
     if dim is not None and dim > model_dim:
@@ -182,7 +182,9 @@ def build_index(
         console.print(f"resuming {name!r}: {len(stored):,} of {len(chunks):,} chunks already stored", highlight=False)
 
     encode_s = 0.0
-    precomputed = _encode_on_ray(model_path, todo, ws, meta.inference) if ray_address() and todo else None
+    precomputed = None
+    if runner.ray_address is not None and todo:
+        precomputed = _encode_on_ray(model_path, todo, ws, meta.inference, runner.ray_address)
     done = len(stored)
     with progress_bar() as bar:
         task = bar.add_task(f"index {name}", total=len(chunks), completed=done)

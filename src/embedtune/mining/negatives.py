@@ -38,6 +38,8 @@ from embedtune.workspace.rows import TrainQuery, Triplet
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
+    from embedtune.retrieval.runner import Runner
+
 CE_CALIBRATION_QUERIES = 64  # queries whose whole candidate list the cross-encoder labels for calibration
 
 
@@ -110,20 +112,6 @@ def _ce_estimator(check: CrossEncoderCheck, cands: Candidates, refs: list[np.nda
     return estimate
 
 
-def _encode_queries(encoder: SentenceTransformer, texts: list[str], batch_size: int) -> np.ndarray:
-    """Query vectors, on the Ray actors that encode the corpus when ``--ray-address`` is set (see
-    ``docs/scaling.md``: with offline signals there are more queries than chunks), else in this process."""
-    from embedtune.encoding.base import inference_of, model_path_of
-    from embedtune.retrieval.embedding_cache import encode_texts
-    from embedtune.scale import ray_address
-
-    if ray_address() is not None and (path := model_path_of(encoder)) is not None:
-        from embedtune.retrieval.ray_encode import encode_texts_ray
-
-        return encode_texts_ray(path, texts, "query", inference=inference_of(encoder), batch_size=batch_size)
-    return encode_texts(encoder, texts, "query", batch_size)
-
-
 def mine_negatives(
     queries: Sequence[TrainQuery],
     docs: Sequence[Document],
@@ -135,6 +123,7 @@ def mine_negatives(
     cross_encoder: CrossEncoder | None = None,
     source: str = "api",
     warnings: Sequence[str] = (),
+    runner: Runner | None = None,
 ) -> Mined:
     """Mine hard negatives for every (query, positive) pair; nothing is written (see :func:`mine` for the stage).
 
@@ -148,6 +137,7 @@ def mine_negatives(
         cross_encoder: a loaded CrossEncoder; default: load ``config.cross_encoder`` if set.
         source: where the data came from, for the report.
         warnings: input warnings to carry into the report.
+        runner: where corpus and queries are encoded (a Ray cluster, or this process: the default).
     """
     if not docs:
         raise EmbedtuneError("no candidate passages to mine negatives from (empty corpus)")
@@ -175,18 +165,19 @@ def mine_negatives(
         cands = bm25_candidates(retriever, texts, positives, config.range_max)
         seconds["search"] = time.perf_counter() - t
     else:
-        from embedtune.retrieval.embedding_cache import encode_corpus
+        from embedtune.retrieval.runner import LOCAL
 
+        runner = runner or LOCAL
         if encoder is None:
             from embedtune.models import load_embedder
 
             encoder = load_embedder(config.model, inference=config.inference)
         t = time.perf_counter()
-        corpus = encode_corpus(encoder, docs, cache_dir, model_hash=model_hash, batch_size=config.batch_size)
+        corpus = runner.encode_corpus(encoder, docs, cache_dir, model_hash=model_hash, batch_size=config.batch_size)
         cache_hit = corpus.cache_hit
         seconds["encode_corpus"] = time.perf_counter() - t
         t = time.perf_counter()
-        query_vecs = _encode_queries(encoder, texts, config.batch_size)
+        query_vecs = runner.encode_texts(encoder, texts, "query", config.batch_size)
         seconds["encode_queries"] = time.perf_counter() - t
         t = time.perf_counter()
         cands = dense_candidates(query_vecs, corpus.vectors, positives, config.range_max)

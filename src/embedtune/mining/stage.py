@@ -23,6 +23,7 @@ from embedtune.workspace import Workspace
 from embedtune.workspace.artifacts import MINING_REPORT, MINING_REPORT_HTML, TRAIN_TRIPLETS
 
 if TYPE_CHECKING:
+    from embedtune.retrieval.runner import Runner
     from embedtune.training.data import TrainPair
 
 STAGE = "mine"
@@ -46,6 +47,7 @@ def mine(
     dataset: str | Path | None = None,
     split: str = "train",
     force: bool = False,
+    runner: Runner | None = None,
 ) -> MiningResult:
     """Run the ``mine`` stage: write ``train_triplets.jsonl``, ``mining_report.json`` and ``mining_report.html``.
 
@@ -55,6 +57,8 @@ def mine(
         dataset: a BEIR folder instead: its ``split`` queries and qrels, its corpus as candidates.
         split: qrels split of ``dataset``.
         force: mine even when the stage is current (same inputs, settings and model content).
+        runner: where encoding runs (a Ray cluster, or this process: the default). The backend models load with
+            is ``config.inference``.
 
     A rerun with the same inputs, settings and model (by content) returns the existing report (``reused``).
     """
@@ -83,7 +87,7 @@ def mine(
     queries, docs, source, warnings = load_inputs(ws, dataset, split)
     with ws.stage(STAGE, inputs, params) as run:
         mined = mine_negatives(queries, docs, config, model_hash=model_hash, cache_dir=default_cache_dir(ws.root),
-                               source=source, warnings=warnings)
+                               source=source, warnings=warnings, runner=runner)
         TRAIN_TRIPLETS.write(run, mined.triplet_rows())
         MINING_REPORT.write(run, mined.report)
         mining_html(mined.report).save(MINING_REPORT_HTML.target(run))

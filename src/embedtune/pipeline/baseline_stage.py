@@ -15,11 +15,12 @@ from rich.console import Console
 
 from embedtune.corpus import load_chunks
 from embedtune.corpus.chunk import chunk_documents
-from embedtune.hardware import resolve_inference
 from embedtune.hashing import fingerprint_paths
 from embedtune.pipeline.config import RunConfig
+from embedtune.pipeline.runner import run_runner
 from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
+from embedtune.retrieval.runner import Runner
 from embedtune.workspace import StageResult, Workspace
 from embedtune.workspace.artifacts import CHUNK_BASELINE, CHUNK_BASELINE_HTML, CHUNKS, EVAL_QRELS, EVAL_QUERIES
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 STAGE = "chunk-baseline"
 
 
-def baseline(ws: Workspace, config: RunConfig, *, force: bool = False,
+def baseline(ws: Workspace, config: RunConfig, *, force: bool = False, runner: Runner | None = None,
              console: Console | None = None) -> StageResult[BaselineReport]:
     """Score the base model (and BM25, hybrid, rerank) on the eval split; ``value`` is None when current."""
     from embedtune.evaluation.baseline import run_baseline
@@ -43,9 +44,9 @@ def baseline(ws: Workspace, config: RunConfig, *, force: bool = False,
     params = {"model": model_fingerprint(resolve_model(config.base_model)), "rerank": rerank}
     if rerank is not None:  # absent without a reranker, so workspaces from before rerank_top stay current
         params["rerank_top"] = config.report.rerank_top
-    inference = resolve_inference(config.inference)
-    if inference != "torch":  # absent for torch, so existing workspaces stay current
-        params["inference"] = inference
+    runner = run_runner(config, runner)
+    if runner.inference != "torch":  # absent for torch, so existing workspaces stay current
+        params["inference"] = runner.inference
     if not force and ws.is_current(STAGE, inputs, params):
         console.print("baseline is current, skipping")
         return StageResult.recorded(ws, STAGE, None, reused=True)
@@ -54,7 +55,7 @@ def baseline(ws: Workspace, config: RunConfig, *, force: bool = False,
         report = run_baseline(chunk_documents(chunks), EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws),
                               model=config.base_model, rerank=rerank, rerank_top=config.report.rerank_top,
                               cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval",
-                              chunk_docs={c.id: list(c.doc_ids) for c in chunks})
+                              chunk_docs={c.id: list(c.doc_ids) for c in chunks}, runner=runner)
         print_baseline(report, console)
         CHUNK_BASELINE.write(run, report.to_json())
         baseline_html(report).save(CHUNK_BASELINE_HTML.target(run))

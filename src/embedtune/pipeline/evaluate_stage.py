@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from embedtune.hardware import resolve_inference
 from embedtune.hashing import fingerprint_paths
 from embedtune.pipeline.config import RunConfig
+from embedtune.pipeline.runner import run_runner
 from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
+from embedtune.retrieval.runner import Runner
 from embedtune.workspace import StageResult, Workspace
 from embedtune.workspace.artifacts import CHUNKS, EVAL_QRELS, EVAL_QUERIES, EVAL_REPORT, GATE_RESULT, REPORT_HTML
 
@@ -43,7 +44,8 @@ def report_dims(config: RunConfig) -> list[int]:
 
 
 def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[int], gate: dict[str, Any] | None = None,
-             force: bool = False, console: Console | None = None) -> StageResult[ModelComparison]:
+             force: bool = False, runner: Runner | None = None,
+             console: Console | None = None) -> StageResult[ModelComparison]:
     """Compare ``config.base_model`` with ``model_dir`` at ``dims``; ``value`` is None when current (the
     numbers are then in ``eval_report.json``)."""
     from embedtune.evaluation.model_comparison import compare_base_and_tuned, comparison_html
@@ -57,8 +59,9 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
     params = {"base": model_fingerprint(resolve_model(config.base_model)), "dims": sorted(dims),
               "bm25": config.report.bm25, "hybrid": config.report.hybrid,
               "card": config.train_config().model_dump(mode="json")}
-    if (inference := resolve_inference(config.inference)) != "torch":
-        params["inference"] = inference
+    runner = run_runner(config, runner)
+    if runner.inference != "torch":  # absent for torch, as in the baseline's record
+        params["inference"] = runner.inference
     if not force and ws.is_current(STAGE, inputs, params) and EVAL_REPORT.exists(ws):
         print_comparison(EVAL_REPORT.read(ws), console)
         return StageResult.recorded(ws, STAGE, None, reused=True)
@@ -70,7 +73,7 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
         comparison = compare_base_and_tuned(
             chunk_documents(chunks), EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws), config.base_model, model_dir, dims,
             chunk_docs={c.id: list(c.doc_ids) for c in chunks}, bm25=config.report.bm25, hybrid=config.report.hybrid,
-            cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval",
+            cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval", runner=runner,
         )
         EVAL_REPORT.write(run, comparison.to_json() | ({"gate": gate} if gate else {}))
         comparison_html(comparison, f"embedtune: {ws.root.name}").save(REPORT_HTML.target(run))

@@ -16,14 +16,13 @@ from typing import Any
 
 from rich.console import Console
 
-from embedtune.encoding import set_default_inference
 from embedtune.evaluation.model_comparison import ModelComparison
-from embedtune.hardware import resolve_inference
 from embedtune.hashing import fingerprint_paths
 from embedtune.pipeline import stages
 from embedtune.pipeline.config import RunConfig
 from embedtune.pipeline.evaluate_stage import report_dims
 from embedtune.progress import make_console
+from embedtune.retrieval.runner import Runner
 from embedtune.training.stage import trained_model_dir
 from embedtune.workspace import StageResult, Workspace
 from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, EVAL_REPORT, PIPELINE_ROUNDS, REPORT_HTML, TIMINGS, TRAIN_PAIRS
@@ -63,33 +62,37 @@ def _round_workspace(ws: Workspace, n: int) -> Workspace:
     return sub
 
 
-def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None) -> PipelineResult:
+def run_pipeline(config: RunConfig, workspace: str | Path, console: Console | None = None, *,
+                 ray_address: str | None = None) -> PipelineResult:
     """Run every stage on ``config`` in ``workspace`` and return the delivered model and its comparison.
 
-    The workspace is locked for the whole run: a second process on it is refused at once, naming this one.
+    Encoding runs with ``config.inference`` (training excepted: always torch), on the Ray cluster at
+    ``ray_address`` when given. The workspace is locked for the whole run: a second process on it is refused at
+    once, naming this one.
     """
     ws = Workspace(workspace)
+    runner = Runner.configure(config.inference, ray_address)  # "auto" -> this CPU's backend, by its real name
     with ws.lock():
-        return _run_locked(config, ws, console or make_console())
+        return _run_locked(config, ws, runner, console or make_console())
 
 
-def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineResult:
-    set_default_inference(resolve_inference(config.inference))  # every stage that loads an encoder, training excepted
+def _run_locked(config: RunConfig, ws: Workspace, runner: Runner, console: Console) -> PipelineResult:
     _check_dims(config)
     done: dict[str, StageResult] = {
         "ingest": stages.ingest(ws, config, console=console),
-        "generate": stages.generate(ws, config, console=console),
+        "generate": stages.generate(ws, config, runner=runner, console=console),
         "split": stages.split(ws, config, console=console),
-        "baseline": stages.baseline(ws, config, console=console),
+        "baseline": stages.baseline(ws, config, runner=runner, console=console),
     }
     model_dir: Path | None = None
     for n in range(1, config.rounds + 1):
         round_ws = ws if n == 1 else _round_workspace(ws, n)
         miner = config.base_model if model_dir is None else str(model_dir)  # later rounds mine with the last model
         if config.mine:
-            done[f"mine (round {n})"] = stages.mine(round_ws, config, model=miner, round=n, console=console)
+            done[f"mine (round {n})"] = stages.mine(round_ws, config, model=miner, round=n, runner=runner,
+                                                    console=console)
         if config.teaching():
-            done[f"teach (round {n})"] = stages.teach(round_ws, config, round=n, console=console)
+            done[f"teach (round {n})"] = stages.teach(round_ws, config, round=n, runner=runner, console=console)
         done[f"train (round {n})"] = stages.train(round_ws, config, round=n, console=console)
         model_dir = trained_model_dir(round_ws)
     assert model_dir is not None
@@ -102,7 +105,8 @@ def _run_locked(config: RunConfig, ws: Workspace, console: Console) -> PipelineR
     kept_base = gate is not None and gate["delivered"] == "base"
     # Base against what is delivered; when the gate keeps base, against the refused model, to show why.
     candidate = Path(gate["delivered_model"]) if gate is not None and not kept_base else model_dir
-    done["evaluate"] = stages.evaluate(ws, config, model_dir=candidate, dims=dims, gate=gate, console=console)
+    done["evaluate"] = stages.evaluate(ws, config, model_dir=candidate, dims=dims, gate=gate, runner=runner,
+                                       console=console)
 
     timings = {name: result.seconds or 0.0 for name, result in done.items()}
     TIMINGS.write(ws, timings)

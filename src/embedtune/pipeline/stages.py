@@ -4,7 +4,9 @@ Each takes the run's whole config (a :class:`~embedtune.pipeline.config.RunConfi
 section), calls the package function that does the work, prints its summary and returns a
 :class:`~embedtune.workspace.StageResult` whose ``value`` is that function's return. A stage whose outputs are
 current does no work and says ``reused``; ``force=True`` runs it anyway. Round 2 and later call ``mine``,
-``teach`` and ``train`` on their round's sub-workspace, and ``mine`` with the model to mine with.
+``teach`` and ``train`` on their round's sub-workspace, and ``mine`` with the model to mine with. The stages that
+encode take the run's :class:`~embedtune.retrieval.runner.Runner` (default: ``config.inference``, in this
+process); training always runs here, in torch.
 
 The baseline, gate and evaluate stages, which only the pipeline has, live in their own modules and are
 re-exported here, so ``stages.<name>`` is every stage of a run.
@@ -20,16 +22,17 @@ from embedtune.corpus.report import IngestReport
 from embedtune.dataset import build_split
 from embedtune.dataset.split import SplitResult
 from embedtune.evaluation.beir import load_beir
-from embedtune.hardware import resolve_inference
 from embedtune.mining import MiningResult, print_mining_summary
 from embedtune.mining import mine as mine_negatives
 from embedtune.pipeline.baseline_stage import baseline
 from embedtune.pipeline.config import RunConfig
 from embedtune.pipeline.evaluate_stage import evaluate
 from embedtune.pipeline.gate_stage import gate
+from embedtune.pipeline.runner import run_runner
 from embedtune.progress import make_console
 from embedtune.querygen import generate_queries, print_report
 from embedtune.querygen.report import QuerygenReport
+from embedtune.retrieval.runner import Runner
 from embedtune.samples import scifact_sample
 from embedtune.teach import teach as teach_rows
 from embedtune.teach.stage import TeachResult
@@ -62,7 +65,7 @@ def _eval_dataset(config: RunConfig):
     return config.eval.dataset or (scifact_sample() if not config.corpus else None)
 
 
-def generate(ws: Workspace, config: RunConfig, *, force: bool = False,
+def generate(ws: Workspace, config: RunConfig, *, force: bool = False, runner: Runner | None = None,
              console: Console | None = None) -> StageResult[QuerygenReport]:
     """Training queries for the chunks; with a real eval set, queries that nearly copy its eval queries are
     dropped (the eval split's queries only: a BEIR queries file also holds training queries, which must stay
@@ -73,7 +76,7 @@ def generate(ws: Workspace, config: RunConfig, *, force: bool = False,
         data = load_beir(dataset, config.eval.split)
         eval_split = {q: data.queries[q] for q in data.qrels if q in data.queries}
         gen_cfg = gen_cfg.model_copy(update={"eval_queries": EVAL_SPLIT_QUERIES.write(ws, eval_split)})
-    report = generate_queries(ws, gen_cfg, force=force)
+    report = generate_queries(ws, gen_cfg, force=force, runner=run_runner(config, runner))
     print_report(report, console)
     return StageResult.recorded(ws, "generate", report, reused=report.reused)
 
@@ -97,21 +100,21 @@ def split(ws: Workspace, config: RunConfig, *, force: bool = False,
 
 
 def mine(ws: Workspace, config: RunConfig, *, model: str | None = None, round: int = 1, force: bool = False,
-         console: Console | None = None) -> StageResult[MiningResult]:
+         runner: Runner | None = None, console: Console | None = None) -> StageResult[MiningResult]:
     """Hard negatives mined with ``model`` (default the base model; a later round passes the last round's)."""
     console = header(f"mine (round {round})", console)
-    inference = resolve_inference(config.inference)  # "auto" -> this CPU's backend, recorded by its real name
-    mining = config.mining.model_copy(update={"model": model or config.base_model, "inference": inference})
-    mined = mine_negatives(ws, mining, force=force)
+    runner = run_runner(config, runner)
+    mining = config.mining.model_copy(update={"model": model or config.base_model, "inference": runner.inference})
+    mined = mine_negatives(ws, mining, force=force, runner=runner)
     print_mining_summary(mined.report, console)
     return StageResult.recorded(ws, "mine", mined, reused=mined.report.reused)
 
 
-def teach(ws: Workspace, config: RunConfig, *, round: int = 1, force: bool = False,
+def teach(ws: Workspace, config: RunConfig, *, round: int = 1, force: bool = False, runner: Runner | None = None,
           console: Console | None = None) -> StageResult[TeachResult]:
     """Teacher labels for the mined rows, for training to distil."""
     console = header(f"teach (round {round})", console)
-    taught = teach_rows(ws, config.teach, config.base_model, force=force)
+    taught = teach_rows(ws, config.teach, config.base_model, force=force, runner=run_runner(config, runner))
     r = taught.report
     console.print(f"teacher {r['teacher']}: {r['rows_out']:,} of {r['rows_in']:,} rows kept "
                   f"({r['dropped_inconsistent']:,} whose positive it ranks low, "

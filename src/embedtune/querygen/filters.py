@@ -27,7 +27,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -38,6 +38,9 @@ from embedtune.errors import EmbedtuneError
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.querygen.query import Query
 from embedtune.retrieval.base import Document, Retriever
+
+if TYPE_CHECKING:
+    from embedtune.retrieval.runner import Runner
 
 FILTERS = (
     "empty", "too_short", "too_long", "meta", "copy", "duplicate", "contamination", "round_trip", "near_duplicate",
@@ -195,6 +198,7 @@ def apply_filters(
     eval_queries: Sequence[str] = (),
     retriever: Retriever | None = None,
     encoder: Any = None,
+    runner: Runner | None = None,
 ) -> FilterResult:
     """Run every filter in order over ``queries`` (each dropped by the first filter it fails).
 
@@ -203,6 +207,7 @@ def apply_filters(
         eval_queries: texts of eval queries that must not leak into training.
         retriever: round-trip retriever; default per ``config.round_trip`` (BM25, or dense with the encoder).
         encoder: a loaded SentenceTransformer; default loaded from ``config.encoder`` when a filter needs it.
+        runner: loads that default encoder (its inference backend); None: ``load_embedder``'s default.
     """
     cfg = config or FilterConfig()
     by_id = {c.id: c for c in chunks}
@@ -245,9 +250,9 @@ def apply_filters(
         from embedtune.retrieval import encode_texts
 
         if encoder is None:
-            from embedtune.models import load_embedder
+            from embedtune.retrieval.runner import LOCAL
 
-            encoder = load_embedder(cfg.encoder)
+            encoder = (runner or LOCAL).load_embedder(cfg.encoder)
         vectors = encode_texts(encoder, [q.text for q in pending], "query", description="embedding queries")
         row_of = {id(q): i for i, q in enumerate(pending)}
 
@@ -261,7 +266,7 @@ def apply_filters(
 
     if cfg.round_trip != "none" and pending:
         if retriever is None:
-            retriever = _default_retriever(cfg, encoder)
+            retriever = _default_retriever(cfg, encoder, runner)
         ranks = round_trip_ranks(pending, chunks, retriever, cfg.round_trip_k)
         stage(lambda i, q: "round_trip" if ranks[i] is None else None)
 
@@ -291,14 +296,14 @@ def _contamination(
     return hits
 
 
-def _default_retriever(cfg: FilterConfig, encoder: Any) -> Retriever:
+def _default_retriever(cfg: FilterConfig, encoder: Any, runner: Runner | None) -> Retriever:
     if cfg.round_trip == "dense":
-        from embedtune.models import load_embedder
         from embedtune.retrieval import DenseRetriever
+        from embedtune.retrieval.runner import LOCAL
 
         if cfg.encoder is None:
             raise EmbedtuneError("a dense round trip needs an embedding model (--filter-model)")
-        return DenseRetriever(encoder or load_embedder(cfg.encoder), cache=False, label=cfg.encoder)
+        return DenseRetriever(encoder or (runner or LOCAL).load_embedder(cfg.encoder), cache=False, label=cfg.encoder)
     from embedtune.retrieval import BM25Retriever
 
     return BM25Retriever()

@@ -21,7 +21,6 @@ from embedtune.querygen.query import Query, query_id
 from embedtune.querygen.report import LLMStats
 from embedtune.hashing import sha256_json
 from embedtune.progress import progress_bar
-from embedtune.scale import ray_address
 from embedtune.workspace.rows import Chunk
 
 DEFAULT_PASSAGE_CHARS = {"local": 900, "openai": 4000}  # tiny models lose the thread on long prompts
@@ -99,11 +98,13 @@ def plan_jobs(
     return jobs
 
 
-def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache) -> tuple[list[Query], LLMStats]:
+def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache, *,
+             ray_address: str | None = None) -> tuple[list[Query], LLMStats]:
     """Serve jobs from the cache, run the rest (each result cached as it arrives), and build the queries.
 
-    With ``--ray-address`` (:func:`embedtune.scale.set_ray_address`) the calls still to make run on Ray actors
-    (:func:`embedtune.scale.generate_on_ray`); their results land in the same cache, one by one, as here.
+    With a ``ray_address`` (``--ray-address``) the calls still to make run on Ray actors
+    (:func:`embedtune.querygen.backends.ray_generate.generate_on_ray`); their results land in the same cache,
+    one by one, as here.
     """
     t0 = time.perf_counter()
     keys = list(dict.fromkeys(j.request.key for j in jobs))
@@ -136,10 +137,10 @@ def run_jobs(jobs: Sequence[Job], backend: QueryBackend, cache: GenerationCache)
             bar.advance(task)
 
         requests = [j.request for j in todo.values()]
-        if ray_address() is not None:  # --ray-address: the same calls, run by actors on the cluster
+        if ray_address is not None:  # the same calls, run by actors on the cluster
             from embedtune.querygen.backends.ray_generate import generate_on_ray
 
-            generate_on_ray(backend, requests, on_result)
+            generate_on_ray(backend, requests, on_result, address=ray_address)
         else:
             backend.generate(requests, on_result)
 

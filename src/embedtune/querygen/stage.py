@@ -32,6 +32,7 @@ from embedtune.querygen.labelled import labelled_queries
 from embedtune.querygen.query import Query, read_query_texts
 from embedtune.querygen.report import Estimate, LLMStats, QuerygenReport
 from embedtune.retrieval.base import Retriever
+from embedtune.retrieval.runner import Runner
 from embedtune.workspace import Workspace
 from embedtune.workspace.artifacts import CHUNKS, QUERIES, QUERYGEN_CACHE, QUERYGEN_REPORT, REJECTED_QUERIES
 from embedtune.workspace.rows import Chunk, RejectedQuery
@@ -75,9 +76,10 @@ def estimate_generation(
 
 def candidate_queries(
     ws: Workspace, chunks: list[Chunk], sample: list[Chunk], cfg: GenerateConfig, backend: QueryBackend | None,
-    offline_ids: set[str] | None = None,
+    offline_ids: set[str] | None = None, ray_address: str | None = None,
 ) -> tuple[list[Query], LLMStats | None, Estimate | None]:
-    """LLM queries for ``sample`` and offline-signal queries (for chunks in ``offline_ids``, default all)."""
+    """LLM queries for ``sample`` (on the Ray cluster at ``ray_address``, if any) and offline-signal queries (for
+    chunks in ``offline_ids``, default all)."""
     llm_queries: list[Query] = []
     stats = est = None
     if backend is not None and sample:
@@ -85,7 +87,7 @@ def candidate_queries(
         with GenerationCache(QUERYGEN_CACHE.path(ws)) as cache:
             est = estimate(jobs, set(cache.get_many([j.request.key for j in jobs])), backend, cfg)
             console.print(format_estimate(est, backend), highlight=False)
-            llm_queries, stats = run_jobs(jobs, backend, cache)
+            llm_queries, stats = run_jobs(jobs, backend, cache, ray_address=ray_address)
         if backend.name == "openai":
             o = cfg.openai
             stats.cost_usd = (stats.prompt_tokens * o.price_in + stats.completion_tokens * o.price_out) / 1e6
@@ -103,12 +105,14 @@ def generate_queries(
     backend: QueryBackend | None = None,
     retriever: Retriever | None = None,
     encoder: Any = None,
+    runner: Runner | None = None,
 ) -> QuerygenReport:
     """Write ``queries.jsonl``, ``querygen_rejected.jsonl`` and ``querygen_report.json`` into ``workspace``.
 
     Skips when the stage is current (same chunks, config and prompts) unless ``force``; a run whose LLM calls
     partly failed is never current, so rerunning retries just those. ``backend``, ``retriever`` and ``encoder``
-    override what the config would build (for tests and custom setups).
+    override what the config would build (for tests and custom setups). ``runner`` loads the filters' encoder
+    and, with a Ray cluster, writes the LLM queries there (default: this process, ``load_embedder``'s backend).
     """
     cfg = config or GenerateConfig()
     t0 = time.perf_counter()
@@ -132,15 +136,18 @@ def generate_queries(
     eval_texts = read_query_texts(cfg.eval_queries) if cfg.eval_queries else []
     with ws.stage(STAGE, inputs, params) as run:
         sample = llm_sample(chunks, cfg.max_chunks, cfg.seed) if backend is not None else []
-        candidates, stats, est = candidate_queries(ws, chunks, sample, cfg, backend)
+        candidates, stats, est = candidate_queries(ws, chunks, sample, cfg, backend,
+                                                   ray_address=runner.ray_address if runner else None)
         result = apply_filters(
-            candidates, chunks, cfg.filters, eval_queries=eval_texts, retriever=retriever, encoder=encoder
+            candidates, chunks, cfg.filters, eval_queries=eval_texts, retriever=retriever, encoder=encoder,
+            runner=runner,
         )
         if cfg.labelled is not None:
             human, missing = labelled_queries(chunks, cfg.labelled, cfg.labelled_split)
             if missing:
                 console.print(f"{cfg.labelled}: {missing:,} labelled documents are not in the corpus, skipped")
-            checked = apply_filters(human, chunks, _human_filters(cfg.filters), eval_queries=eval_texts, encoder=encoder)
+            checked = apply_filters(human, chunks, _human_filters(cfg.filters), eval_queries=eval_texts, encoder=encoder,
+                                    runner=runner)
             candidates = candidates + human
             result.kept += checked.kept
             result.rejected += checked.rejected

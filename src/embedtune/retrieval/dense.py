@@ -23,7 +23,8 @@ import numpy as np
 from embedtune.errors import EmbedtuneError
 from embedtune.hashing import model_fingerprint
 from embedtune.retrieval.base import Document, Retriever, Run, corpus_hash
-from embedtune.retrieval.embedding_cache import CorpusEmbeddings, encode_corpus, encode_texts
+from embedtune.retrieval.embedding_cache import CorpusEmbeddings, encode_texts
+from embedtune.retrieval.runner import LOCAL, Runner
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -81,6 +82,7 @@ class _Shared:
     display: str
     cache_dir: Path | None
     batch_size: int
+    runner: Runner = LOCAL
     corpus: CorpusEmbeddings | None = None
     corpus_key: str | None = None
     by_dim: dict[int, np.ndarray] = field(default_factory=dict)
@@ -99,6 +101,8 @@ class DenseRetriever(Retriever):
         cache: False never reads or writes the embedding cache.
         batch_size: texts per forward pass.
         name: system name in reports; default ``dense:<model>@<dim>``.
+        runner: loads a named model (its inference backend) and encodes the corpus (here, or on its Ray
+            cluster); default: this process, ``load_embedder``'s default backend.
     """
 
     def __init__(
@@ -112,18 +116,19 @@ class DenseRetriever(Retriever):
         model_hash: str | None = None,
         batch_size: int = 64,
         name: str | None = None,
+        runner: Runner = LOCAL,
     ) -> None:
         if isinstance(model, (str, Path)):
-            from embedtune.models import load_embedder, resolve_model
+            from embedtune.models import resolve_model
 
             display = label or model_display_name(model)
             path = resolve_model(model)
-            loaded = load_embedder(model)
+            loaded = runner.load_embedder(model)
             model_hash = model_hash or model_fingerprint(path)
         else:
             loaded, display = model, label or "model"
         self._shared = _Shared(
-            loaded, model_hash if cache else None, display, Path(cache_dir) if cache_dir else None, batch_size
+            loaded, model_hash if cache else None, display, Path(cache_dir) if cache_dir else None, batch_size, runner
         )
         self._init_view(dim, name)
 
@@ -175,7 +180,7 @@ class DenseRetriever(Retriever):
         key = corpus_hash(docs)
         if key == s.corpus_key:
             return
-        s.corpus = encode_corpus(s.model, docs, s.cache_dir, model_hash=s.model_hash, batch_size=s.batch_size)
+        s.corpus = s.runner.encode_corpus(s.model, docs, s.cache_dir, model_hash=s.model_hash, batch_size=s.batch_size)
         s.corpus_key, s.by_dim = key, {}
 
     def _doc_matrix(self) -> np.ndarray:

@@ -26,7 +26,6 @@ from embedtune.errors import EmbedtuneError
 from embedtune.hashing import model_fingerprint, sha256_json  # noqa: F401
 from embedtune.progress import progress_bar
 from embedtune.retrieval.base import Document, corpus_hash
-from embedtune.scale import ray_address
 from embedtune.workspace.atomic import atomic_write
 
 USER_CACHE = Path.home() / ".cache" / "embedtune" / "embeddings"
@@ -123,20 +122,13 @@ def encode_corpus(
         batch_size: texts per forward pass.
         normalize: L2-normalise rows (cosine similarity becomes a dot product).
 
-    With ``--ray-address`` (:func:`embedtune.scale.set_ray_address`) a cacheable corpus is encoded by Ray actors
-    instead (:func:`embedtune.retrieval.ray_encode.encode_corpus_ray`), into the same cache entry.
+    This process encodes; :meth:`embedtune.retrieval.runner.Runner.encode_corpus` sends a cacheable corpus to
+    Ray actors instead (:func:`embedtune.retrieval.ray_encode.encode_corpus_ray`), into the same cache entry.
     """
     ids = [d.id for d in docs]
     texts = [d.full_text for d in docs]
     if model_hash is None:
         return CorpusEmbeddings(ids, encode_texts(model, texts, "document", batch_size, normalize), False, None)
-    from embedtune.encoding.base import inference_of, model_path_of
-
-    if ray_address() is not None and (model_path := model_path_of(model)) is not None:  # --ray-address
-        from embedtune.retrieval.ray_encode import encode_corpus_ray  # it imports this module
-
-        return encode_corpus_ray(model_path, docs, cache_dir, inference=inference_of(model), normalize=normalize,
-                                 batch_size=batch_size)
     from embedtune.encoding import vectors_tag
 
     root = Path(cache_dir) if cache_dir is not None else USER_CACHE

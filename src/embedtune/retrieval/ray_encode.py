@@ -33,7 +33,7 @@ from embedtune.retrieval.embedding_cache import (
     load_corpus_embeddings,
     save_corpus_embeddings,
 )
-from embedtune.scale import actor_pool, connect_ray, ray_address, ray_failure
+from embedtune.scale import actor_pool, connect_ray, ray_failure
 
 
 class _EncoderActor:
@@ -65,7 +65,7 @@ def _encode_on_pool(
 
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)  # what encode_texts returns for no texts
-    connect_ray(address or ray_address())
+    connect_ray(address)
     n_blocks = max(1, -(-len(texts) // block_size))
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # long first: blocks of similar lengths
     ds = ray.data.from_items([{"row": i, "text": texts[i]} for i in order], override_num_blocks=n_blocks)
@@ -147,7 +147,7 @@ def encode_corpus_ray(
         block_size: texts per Ray task (the unit of scheduling and of retry).
         cpus_per_actor: CPUs reserved per actor, and its intra-op threads.
         num_actors: actors in the pool; None fills the cluster's CPUs.
-        address: Ray address (None: :func:`ray_address`, else a local instance); ignored if Ray is initialised.
+        address: Ray address (None: a local instance); ignored if Ray is initialised.
     """
     from embedtune.encoding import default_inference, vectors_tag
     from embedtune.models import load_embedder, resolve_model

@@ -1,10 +1,11 @@
-"""Which Ray cluster embedtune's work runs on (``--ray-address``), and what every Ray job needs: joining it, an
-actor pool sized to it, and one-line errors for what fails on it.
+"""What every Ray job needs: a checked cluster address (``--ray-address``), joining it, an actor pool sized to
+it, and one-line errors for what fails on it.
 
 The Ray jobs themselves live beside their local counterparts and share these: corpus and query encoding in
 :mod:`embedtune.retrieval.ray_encode`, LLM query writing in :mod:`embedtune.querygen.backends.ray_generate`.
-Nothing here imports another embedtune package but :mod:`embedtune.errors`, so any stage can ask
-:func:`ray_address` without an import cycle.
+Which cluster a run uses is not kept here: it travels with the run's
+:class:`~embedtune.retrieval.runner.Runner`. Nothing here imports another embedtune package but
+:mod:`embedtune.errors`.
 """
 
 from __future__ import annotations
@@ -13,21 +14,6 @@ import re
 import socket
 
 from embedtune.errors import EmbedtuneError
-
-_address: str | None = None
-
-
-def set_ray_address(address: str | None) -> None:
-    """Run encoding and LLM query writing on Ray from now on (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``,
-    ``"local"``); None turns it off. A malformed address is refused at once (nothing is contacted yet)."""
-    global _address
-    _address = None if address is None else check_ray_address(address)
-
-
-def ray_address() -> str | None:
-    """The address set by :func:`set_ray_address` (``--ray-address``), None when everything runs locally."""
-    return _address
-
 
 _ADDRESS_FORMS = "auto, local, HOST:PORT or ray://HOST:PORT"
 

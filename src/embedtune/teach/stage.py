@@ -30,6 +30,7 @@ from embedtune.errors import EmbedtuneError
 from embedtune.hashing import fingerprint_paths
 from embedtune.progress import console, progress_bar
 from embedtune.retrieval.base import Document, ranked
+from embedtune.retrieval.runner import LOCAL, Runner
 from embedtune.teach.config import TeachConfig
 from embedtune.teach.score_cache import ScoreCache
 from embedtune.teach.signals import Scorer, bi_encoder_scorer, cross_encoder_scorer, fuse, score_pairs
@@ -91,9 +92,10 @@ def _signal_models(params: dict[str, Any]) -> dict[str, str]:
 
 def teach(
     workspace: Workspace | str | Path, config: TeachConfig | None = None, base_model: str = "all-MiniLM-L6-v2",
-    *, force: bool = False,
+    *, force: bool = False, runner: Runner = LOCAL,
 ) -> TeachResult:
-    """Run the ``teach`` stage in ``workspace`` (after ``mine``); a rerun with the same inputs does nothing.
+    """Run the ``teach`` stage in ``workspace`` (after ``mine``); a rerun with the same inputs does nothing
+    (unless ``force``). ``runner`` loads the base model for the hybrid candidates and encodes the corpus.
 
     Example::
 
@@ -111,7 +113,7 @@ def teach(
         return TeachResult(out, TEACH_REPORT.read(ws), reused=True)
     with ws.stage(STAGE, inputs, params) as run:
         rows, report = _teach_rows(ws, cfg, plan, base_model, ScoreCache(score_cache_path(ws)),
-                                   _signal_models(params))
+                                   _signal_models(params), runner)
         TRAIN_TEACHER.write(run, rows)
         TEACH_REPORT.write(run, report)
         run.record.summary = {k: report[k] for k in ("teacher", "rows_in", "rows_out", "false_negatives_dropped")}
@@ -148,14 +150,16 @@ def _known_positives(ws: Workspace, rows: list[Triplet]) -> dict[str, set[str]]:
     return known
 
 
-def _hybrid_candidates(docs: list[Document], queries: dict[str, str], base_model: str, cache_dir: Path):
+def _hybrid_candidates(docs: list[Document], queries: dict[str, str], base_model: str, cache_dir: Path,
+                       runner: Runner):
     """Each query's hybrid (BM25 + base model, RRF) ranking, and the hybrid retriever (its BM25 and encoder are
     reused for the teacher's signals)."""
     from embedtune.retrieval.bm25 import BM25Retriever
     from embedtune.retrieval.dense import DenseRetriever
     from embedtune.retrieval.hybrid import HybridRetriever
 
-    hybrid = HybridRetriever([BM25Retriever(), DenseRetriever(base_model, cache_dir=cache_dir)], depth=HYBRID_DEPTH)
+    hybrid = HybridRetriever([BM25Retriever(), DenseRetriever(base_model, cache_dir=cache_dir, runner=runner)],
+                             depth=HYBRID_DEPTH)
     hybrid.index(docs)
     return {q: ranked(scores) for q, scores in hybrid.search(queries, HYBRID_DEPTH).items()}, hybrid
 
@@ -208,7 +212,8 @@ def _dev_quality(ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, scorers: di
 
 
 def _teach_rows(
-    ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, base_model: str, cache: ScoreCache, models: dict[str, str]
+    ws: Workspace, cfg: TeachConfig, plan: TeacherPlan, base_model: str, cache: ScoreCache, models: dict[str, str],
+    runner: Runner,
 ) -> tuple[list[TeacherRow], dict[str, Any]]:
     from embedtune.corpus.chunk import chunk_documents
     from embedtune.retrieval.embedding_cache import default_cache_dir
@@ -219,7 +224,7 @@ def _teach_rows(
     rows = _sample_rows(ws, cfg)
     known = _known_positives(ws, rows)
     queries = {r.query_id: r.query for r in rows}
-    hybrid_top, hybrid = _hybrid_candidates(docs, queries, base_model, default_cache_dir(ws.root))
+    hybrid_top, hybrid = _hybrid_candidates(docs, queries, base_model, default_cache_dir(ws.root), runner)
     pools = []
     for r in rows:
         ids = [*r.negative_ids, *hybrid_top.get(r.query_id, [])]

@@ -28,7 +28,7 @@ import numpy as np
 
 from embedtune.errors import EmbedtuneError
 from embedtune.querygen.backends.base import ChatRequest, ChatResult, OnResult, QueryBackend
-from embedtune.scale import actor_pool, connect_ray, ray_address, ray_failure
+from embedtune.scale import actor_pool, connect_ray, ray_failure
 
 
 class _GeneratorActor:
@@ -90,13 +90,13 @@ def generate_on_ray(
         cpus_per_actor: CPUs reserved per actor (Ray caps its torch threads to them).
         num_actors: actors in the pool; None: one for an OpenAI-compatible endpoint (its rate and concurrency
             caps are per client), else the cluster's CPUs / ``cpus_per_actor``.
-        address: Ray address (None: :func:`ray_address`, else a local instance); ignored if Ray is initialised.
+        address: Ray address (None: a local instance); ignored if Ray is initialised.
     """
     if not requests:
         return
     import ray
 
-    connect_ray(address or ray_address())
+    connect_ray(address)
     n_blocks = -(-len(requests) // block_size)
     if num_actors is None and backend.name == "openai":
         num_actors = 1  # its rate and concurrency caps are per client
