@@ -114,43 +114,23 @@ def baseline(
     ray_address: RayAddressOpt = None,
 ) -> None:
     """Establish a baseline before training: BM25, dense, hybrid (and rerank), where queries fail, and a verdict."""
-    from embedtune.evaluation import load_beir, run_baseline
-    from embedtune.evaluation.render import baseline_html, print_baseline
-    from embedtune.evaluation.beir import split_fingerprint
-    from embedtune.models import resolve_model
-    from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
-    from embedtune.retrieval.rerank import resolve_cross_encoder
-    from embedtune.workspace import Workspace
+    from embedtune.evaluation.beir_stage import BeirBaselineConfig, beir_baseline
+    from embedtune.evaluation.render import print_baseline
     from embedtune.workspace.artifacts import BASELINE, BASELINE_HTML
 
     runner = make_runner(inference, ray_address)
-    data = load_beir(dataset, split, warn=False)
-    for w in data.warnings:
-        typer.secho(f"warning: {w}", fg="yellow", err=True)
-    ws = Workspace(workspace)
-    inputs = split_fingerprint(dataset, split)
-    params = {"split": split, "model": model, "model_hash": model_fingerprint(resolve_model(model)),
-              "rerank": rerank, "rerank_top": rerank_top, "inference": runner.inference,
-              "rerank_hash": model_fingerprint(resolve_cross_encoder(rerank)) if rerank else None}
-    if not force and ws.is_current("baseline", inputs, params):
-        verdict = BASELINE.read(ws)["verdict"]
-        typer.echo(f"baseline is current in {ws.root} (use --force to recompute)")
+    quiet_libraries()
+    config = BeirBaselineConfig(dataset=dataset, split=split, model=model, rerank=rerank, rerank_top=rerank_top)
+    result = beir_baseline(workspace, config, force=force, runner=runner)
+    if result.value is None:
+        verdict = BASELINE.read(workspace)["verdict"]
+        typer.echo(f"baseline is current in {workspace} (use --force to recompute)")
         typer.echo(verdict["headline"])
         for line in verdict["findings"]:
             typer.echo(f"  - {line}")
         return
-    quiet_libraries()
-    with ws.stage("baseline", inputs, params) as stage:
-        report = run_baseline(
-            data.corpus, data.queries, data.qrels, model=model, rerank=rerank, rerank_top=rerank_top,
-            cache_dir=default_cache_dir(ws.root), dataset=data.name, split=split, warnings=data.warnings,
-            runner=runner,
-        )
-        BASELINE.write(stage, report.to_json())
-        baseline_html(report).save(BASELINE_HTML.target(stage))
-        stage.record.summary = {"verdict": report.verdict.label, "best_cheap_system": report.best_cheap}
-    print_baseline(report)
-    typer.echo(f"wrote {BASELINE.path(ws)} and {BASELINE_HTML.path(ws)}")
+    print_baseline(result.value)
+    typer.echo(f"wrote {BASELINE.path(workspace)} and {BASELINE_HTML.path(workspace)}")
 
 
 def register(app: typer.Typer) -> None:
