@@ -109,6 +109,16 @@ def test_api_key_guards_everything_but_health(store_dir: Path) -> None:  # noqa:
         assert httpx.get(f"{url}/health").status_code == 200
 
 
+def test_query_encoding_loads_with_the_configured_backend(store_dir: Path, monkeypatch) -> None:  # noqa: F811
+    """``--inference`` travels in the ServeConfig, not in process state: the environment does not override it."""
+    from embedtune.encoding import inference_of
+    from embedtune.serving import ServeConfig, create_app
+
+    monkeypatch.setenv("EMBEDTUNE_INFERENCE", "onnx-int8")
+    app = create_app(ServeConfig(store=str(store_dir), inference="torch-bf16"))
+    assert inference_of(app.state.serving.live.current.model) == "torch-bf16"
+
+
 def test_a_chunked_body_over_the_limit_is_refused_while_read(server: str) -> None:
     def chunks():
         yield b'{"query": "'

@@ -37,9 +37,9 @@ def make_runner(inference: str | None = None, ray_address: str | None = None) ->
 
 
 def use_inference(name: str | None) -> str:
-    """For commands whose library code loads models without a Runner (``serve``, ``adapter``): make ``name`` this
-    process's ``$EMBEDTUNE_INFERENCE`` (what ``load_embedder`` reads when no backend is named; worker processes
-    inherit it); returns the effective backend."""
+    """For ``embedtune adapter``, whose library code loads models without a Runner yet: make ``name`` this
+    process's ``$EMBEDTUNE_INFERENCE`` (what ``load_embedder`` reads when no backend is named); returns the
+    effective backend. Every other command passes a :func:`make_runner` runner instead."""
     from embedtune.encoding import check_inference, default_inference
 
     if name is not None:

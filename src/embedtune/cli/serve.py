@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, quiet_libraries, use_inference
+from embedtune.cli.options import InferenceOpt, make_runner, quiet_libraries
 
 from embedtune.errors import EmbedtuneError
 
@@ -76,7 +76,6 @@ def serve_command(
 
     from embedtune.serving import ServeConfig, create_app
 
-    use_inference(inference)  # query encoding; index vectors were made by the build's backend
     api_key = None
     if api_key_env is not None:
         api_key = os.environ.get(api_key_env, "")
@@ -88,6 +87,7 @@ def serve_command(
         max_queue=max_queue, queue_timeout=queue_timeout, public_docs=public_docs, feedback_log=feedback_log,
         poll_interval=poll_interval, explore_rate=explore_rate, ab=_arms(ab), ab_split=ab_split,
         ab_mode=ab_mode, seed=seed,  # type: ignore[arg-type]
+        inference=make_runner(inference).inference,  # query encoding; index vectors were made by the build's backend
     )
     _quiet_libraries()
     app = create_app(config)  # a bad store, index or model fails here, before the port is bound

@@ -46,6 +46,8 @@ class ServeConfig:
         remember_searches: how many recent searches the server keeps so ``/feedback`` with a ``search_id``
             gets its arm, teams and swap filled in by the server.
         public_docs: leave ``/docs`` and ``/openapi.json`` open when an API key is set (by default they need it).
+        inference: the backend query (and ``/v1/embeddings``) encoding loads models with (``--inference``; index
+            vectors were made by the build's); None: ``load_embedder``'s default (``$EMBEDTUNE_INFERENCE``, else torch).
     """
 
     store: str
@@ -70,6 +72,7 @@ class ServeConfig:
     seed: int | None = None
     remember_searches: int = 100_000
     public_docs: bool = False
+    inference: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_chars", "max_tokens", "concurrency", "max_k", "model_cache"):

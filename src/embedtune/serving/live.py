@@ -41,7 +41,7 @@ class LiveIndex:
         self.store = store
         self.config = config
         self.live_error: str | None = None
-        self._models = ModelCache(config.model_cache)
+        self._models = ModelCache(config.model_cache, config.inference)
         self._runtimes: OrderedDict[str, VersionRuntime] = OrderedDict()
         self._load_lock = threading.Lock()
         self._failed: tuple[str, float] | None = None

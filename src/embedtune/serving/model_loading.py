@@ -47,8 +47,9 @@ def find_model(version: IndexVersion, override: str | None) -> Path:
 class ModelCache:
     """Loaded SentenceTransformers by content hash, least recently used evicted beyond ``size``."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, inference: str | None = None) -> None:
         self.size = size
+        self.inference = inference  # the backend every model loads with (None: load_embedder's default)
         self._models: OrderedDict[str, object] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -59,17 +60,17 @@ class ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-            model = _load(path)
+            model = _load(path, self.inference)
             self._models[key] = model
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
             return model
 
 
-def _load(path: Path):
+def _load(path: Path, inference: str | None):
     from embedtune.models import load_embedder
 
-    model = load_embedder(path)
+    model = load_embedder(path, inference=inference)
     model.eval()
     # The first calls set the fast tokenizer's padding/truncation, a mutation that fails ("Already borrowed")
     # when another thread encodes at that moment; later calls with the same settings only read them.
