@@ -124,6 +124,13 @@ def test_full_run_resume_after_a_kill_at_each_stage_and_a_rerun_that_does_no_wor
     assert (ws / "eval_report.json").read_bytes() == report_bytes and again.comparison is None
     assert again.eval_report["tuned_vs_base"] == report["tuned_vs_base"] and again.model_dir == result.model_dir
 
+    # force=True runs a current stage again (the split is deterministic: the same files, so the rest stays current).
+    from embedtune.workspace import Workspace
+
+    forced = stages.split(Workspace(ws), cfg, force=True)
+    assert not forced.reused and forced.value is not None and forced.outputs == again.stages["split"].outputs
+    assert stages.train(Workspace(ws), cfg).reused
+
 
 def test_default_config_round_trips_and_bad_config_is_one_line(tmp_path):
     from embedtune.errors import EmbedtuneError

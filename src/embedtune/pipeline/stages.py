@@ -43,7 +43,7 @@ from embedtune.workspace.artifacts import EVAL_SPLIT_QUERIES
 __all__ = ["baseline", "evaluate", "gate", "generate", "ingest", "mine", "split", "teach", "train"]
 
 
-def header(name: str, console: Console | None) -> Console:
+def _header(name: str, console: Console | None) -> Console:
     """The console to print on, after a rule naming the stage (so its progress bars sit under its name)."""
     console = console or make_console()
     console.rule(f"[bold]{name}")
@@ -53,7 +53,7 @@ def header(name: str, console: Console | None) -> Console:
 def ingest(ws: Workspace, config: RunConfig, *, force: bool = False,
            console: Console | None = None) -> StageResult[IngestReport]:
     """``config.corpus`` (default: the bundled SciFact sample) into chunks sized for ``config.base_model``."""
-    header("ingest", console)
+    _header("ingest", console)
     corpus = config.corpus or [scifact_sample()]
     report = ingest_files(corpus, ws, config.ingest.model_copy(update={"model": config.base_model}), force=force)
     print_ingest_summary(report)
@@ -70,7 +70,7 @@ def generate(ws: Workspace, config: RunConfig, *, force: bool = False, runner: R
     """Training queries for the chunks; with a real eval set, queries that nearly copy its eval queries are
     dropped (the eval split's queries only: a BEIR queries file also holds training queries, which must stay
     usable, e.g. imported as labelled training queries)."""
-    console = header("generate", console)
+    console = _header("generate", console)
     gen_cfg = config.generate
     if (dataset := _eval_dataset(config)) is not None:
         data = load_beir(dataset, config.eval.split)
@@ -84,7 +84,7 @@ def generate(ws: Workspace, config: RunConfig, *, force: bool = False, runner: R
 def split(ws: Workspace, config: RunConfig, *, force: bool = False,
           console: Console | None = None) -> StageResult[SplitResult]:
     """Train / dev / eval by document; the real eval set, when there is one, is the eval split."""
-    console = header("split", console)
+    console = _header("split", console)
     eval_queries = eval_qrels = None
     if (dataset := _eval_dataset(config)) is not None:
         data = load_beir(dataset, config.eval.split)
@@ -102,7 +102,7 @@ def split(ws: Workspace, config: RunConfig, *, force: bool = False,
 def mine(ws: Workspace, config: RunConfig, *, model: str | None = None, round: int = 1, force: bool = False,
          runner: Runner | None = None, console: Console | None = None) -> StageResult[MiningResult]:
     """Hard negatives mined with ``model`` (default the base model; a later round passes the last round's)."""
-    console = header(f"mine (round {round})", console)
+    console = _header(f"mine (round {round})", console)
     runner = run_runner(config, runner)
     mining = config.mining.model_copy(update={"model": model or config.base_model, "inference": runner.inference})
     mined = mine_negatives(ws, mining, force=force, runner=runner)
@@ -113,7 +113,7 @@ def mine(ws: Workspace, config: RunConfig, *, model: str | None = None, round: i
 def teach(ws: Workspace, config: RunConfig, *, round: int = 1, force: bool = False, runner: Runner | None = None,
           console: Console | None = None) -> StageResult[TeachResult]:
     """Teacher labels for the mined rows, for training to distil."""
-    console = header(f"teach (round {round})", console)
+    console = _header(f"teach (round {round})", console)
     taught = teach_rows(ws, config.teach, config.base_model, force=force, runner=run_runner(config, runner))
     r = taught.report
     console.print(f"teacher {r['teacher']}: {r['rows_out']:,} of {r['rows_in']:,} rows kept "
@@ -125,7 +125,7 @@ def teach(ws: Workspace, config: RunConfig, *, round: int = 1, force: bool = Fal
 def train(ws: Workspace, config: RunConfig, *, round: int = 1, force: bool = False,
           console: Console | None = None) -> StageResult[TrainResult]:
     """The base model fine-tuned on the round's rows (mined triplets when mining is on); ``train/model``."""
-    console = header(f"train (round {round})", console)
+    console = _header(f"train (round {round})", console)
     result = train_stage(ws, config.base_model, config.train_config(), config.mine, force=force)
     if result is not None:
         console.print(f"trained {result.steps} steps on {result.train_rows:,} rows in {result.seconds:.0f}s")
