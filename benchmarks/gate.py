@@ -46,10 +46,11 @@ def main() -> None:
     ap.add_argument("--teachers-work", type=Path, default=Path("/tmp/embedtune-teachers"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/embedtune-gate"))
     ap.add_argument("--transductive", action="store_true")
+    ap.add_argument("--source-dir", type=Path, help="copy this finished workspace instead (made with --source's recipe)")
     args = ap.parse_args()
     console = Console()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": {}}
-    src = args.teachers_work / args.dataset / args.source
+    src = args.source_dir or args.teachers_work / args.dataset / args.source
     if not (src / "manifest.json").exists():
         raise SystemExit(f"{src}: run `python benchmarks/teachers.py --recipes mined,{args.source}` first")
     for name in [v.strip() for v in args.variants.split(",") if v.strip()]:

@@ -40,7 +40,7 @@ def one_run(backend: str, ws: Path, llm_cache: Path | None, console: Console) ->
     t0 = time.perf_counter()
     result = run_pipeline(cfg, ws, console)
     wall = time.perf_counter() - t0
-    rows = result.comparison.rows()
+    rows = result.eval_report["tuned_vs_base"]
     return {"wall_seconds": round(wall, 1), "stage_seconds": result.seconds,
             "tuned_ndcg@10": {row["dim"]: round(row["tuned ndcg@10"], 4) for row in rows}}
 

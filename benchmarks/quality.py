@@ -80,21 +80,22 @@ def _share_caches(dataset_dir: Path, dst: Path) -> None:
             shutil.copyfile(src / CACHE_FILE, dst / CACHE_FILE)
 
 
-def _per_query(result, dim: int) -> dict[str, float]:
-    c = result.comparison
-    name = next(p.system for p, d in zip(c.per_dim, sorted(c.dims, reverse=True)) if d == dim)
-    return c.evaluation.systems[name].evaluation.per_query[PRIMARY]
+def _per_query(result, system: str) -> dict[str, float]:
+    """``system``'s per-query NDCG@10 from ``eval_report.json`` (``dense:tuned@384``, ``hybrid:base``, ...)."""
+    return result.eval_report[f"per_query_{PRIMARY}"][system]
 
 
 def _summary(result, ws: Path) -> dict:
-    c = result.comparison
-    runs = c.evaluation.to_json()["runs"]
+    """The run's numbers, from ``eval_report.json`` (also there when a rerun found the evaluation current)."""
+    report = result.eval_report
+    runs = report["runs"]
     manifest = json.loads((ws / "manifest.json").read_text())
     train = manifest["stages"].get("train", {}).get("summary", {})
     split = json.loads((ws / "split_report.json").read_text())
     return {
-        "per_dim": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()} for row in c.rows()],
-        "tuned64_vs_base_full": c.small_vs_full.to_json() if c.small_vs_full else None,
+        "per_dim": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                    for row in report["tuned_vs_base"]],
+        "tuned64_vs_base_full": report.get("tuned_small_vs_base_full"),
         "bm25": runs.get("bm25", {}).get(PRIMARY),
         "hybrid_base": runs.get("hybrid:base", {}).get(PRIMARY),
         "hybrid_tuned": runs.get("hybrid:tuned", {}).get(PRIMARY),
@@ -114,10 +115,11 @@ def run_one(dataset: Path, signal: str, work: Path, console: Console, transducti
         t0 = time.perf_counter()
         results[recipe] = run_pipeline(configure(dataset, signal, recipe, transductive), ws, console)
         out[recipe] = _summary(results[recipe], ws) | {"wall_seconds": round(time.perf_counter() - t0, 1)}
-    dims = sorted(results["embedtune"].comparison.dims, reverse=True)
+    dims = [row["dim"] for row in results["embedtune"].eval_report["tuned_vs_base"]]
     out["embedtune_vs_plain"] = []
     for d in dims:
-        cmp = compare(_per_query(results["embedtune"], d), _per_query(results["plain"], d), PRIMARY)
+        tuned = f"dense:tuned@{d}"
+        cmp = compare(_per_query(results["embedtune"], tuned), _per_query(results["plain"], tuned), PRIMARY)
         out["embedtune_vs_plain"].append({"dim": d, "delta": round(cmp.delta, 4), "p_ttest": round(cmp.p_ttest, 4),
                                           "p_randomization": round(cmp.p_randomization, 4),
                                           "significant": cmp.significant()})

@@ -62,7 +62,7 @@ def main() -> None:
         train = json.loads((ws / "manifest.json").read_text())["stages"]["train"]["summary"]
         results[source] = {
             "train_queries": split["train_queries"], "train_rows": train["rows"], "steps": train["steps"],
-            "per_dim": result.comparison.rows(), "stage_seconds": result.seconds,
+            "per_dim": result.eval_report["tuned_vs_base"], "stage_seconds": result.seconds,
             "seconds": round(time.perf_counter() - t0, 1),
         }
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")

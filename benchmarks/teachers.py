@@ -79,10 +79,10 @@ def _config(dataset: Path, name: str, transductive: bool):
 
 
 def _hybrid_test(result) -> dict | None:
-    systems = result.comparison.evaluation.systems
+    systems = result.eval_report.get(f"per_query_{PRIMARY}", {})
     if "hybrid:base" not in systems or "hybrid:tuned" not in systems:
         return None
-    c = compare(systems["hybrid:tuned"].evaluation.per_query[PRIMARY], systems["hybrid:base"].evaluation.per_query[PRIMARY], PRIMARY)
+    c = compare(systems["hybrid:tuned"], systems["hybrid:base"], PRIMARY)
     return {"base": round(c.reference_mean, 4), "tuned": round(c.system_mean, 4), "delta": round(c.delta, 4),
             "p_ttest": round(c.p_ttest, 4), "p_randomization": round(c.p_randomization, 4), "significant": c.significant()}
 

@@ -41,5 +41,8 @@ def test_identical_models_tie_at_every_dim_and_scores_are_per_document(tiny_mode
     assert not any(r["significant"] for r in result.rows())
     assert systems["bm25"].means["ndcg@10"] > 0.8  # titles find their own abstracts lexically
     assert result.small_vs_full is not None and result.small_vs_full.reference == "dense:base@32"
+    per_query = json.loads(json.dumps(result.to_json()))["per_query_ndcg@10"]  # what eval_report.json keeps
+    assert set(per_query) == set(systems) and set(per_query["bm25"]) == set(queries)
+    assert per_query["hybrid:tuned"] == systems["hybrid:tuned"].evaluation.per_query["ndcg@10"]
     page = comparison_html(result).render()
     assert "Tuned vs base at each dimension" in page and "data:image/png;base64" in page

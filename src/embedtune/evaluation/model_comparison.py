@@ -43,6 +43,9 @@ class ModelComparison:
             **self.evaluation.to_json(),
             "tuned_vs_base": self.rows(),
             "tuned_small_vs_base_full": self.small_vs_full.to_json() if self.small_vs_full else None,
+            # Per query, so paired tests against another run need no re-evaluation (eval_report.json outlives it).
+            f"per_query_{PRIMARY}": {name: dict(s.evaluation.per_query[PRIMARY])
+                                     for name, s in self.evaluation.systems.items()},
         }
 
 
