@@ -1,5 +1,5 @@
 """Query-only adapters: identity leaves retrieval unchanged, training lifts in-sample retrieval at every dim
-without ever encoding the corpus, the evaluation helper and the CLI."""
+without ever encoding the corpus, the evaluation helper, the recommendation rule and the CLI."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from conftest import sample_texts
 from test_serving_support import make_workspace
 
-from embedtune.adapter import AdaptedRetriever, AdapterConfig, QueryAdapter, compare_in_workspace, train_adapter
+from embedtune.adapter import AdaptedRetriever, AdapterConfig, QueryAdapter, compare_in_workspace, recommend, train_adapter
 from embedtune.adapter.train import ndcg_at_10
 from embedtune.errors import EmbedtuneError
+from embedtune.evaluation.significance import Comparison, compare
 from embedtune.retrieval import embedding_cache as ec
 from embedtune.retrieval.base import Document
 from embedtune.retrieval.dense import DenseRetriever
@@ -137,7 +138,32 @@ def test_comparison_and_costs(workspace: Path, tiny_model_dir: Path, tmp_path: P
     adapter_cost, tune_cost = cmp.costs
     assert adapter_cost.reembed_seconds == 0 and adapter_cost.extra_storage_bytes > 0
     assert tune_cost.reembed_seconds == pytest.approx(N / 100.0) and tune_cost.extra_storage_bytes == N * 32 * 4
-    assert json.dumps(cmp.to_json())
+    assert cmp.recommendation is not None and cmp.recommendation.choice in ("adapter", "base")  # tuned never lifts
+    assert json.dumps(cmp.to_json()) and cmp.to_json()["recommendation"]["choice"] == cmp.recommendation.choice
+
+
+def _lift(delta: float, n: int = 42) -> Comparison:
+    """Base vs a system ``delta`` better on average, with zero-mean spread (significant unless delta is 0)."""
+    base = {f"q{i}": 0.5 + 0.01 * (i % 5) for i in range(n)}
+    return compare({q: v + delta + 0.002 * (i % 3 - 1) for i, (q, v) in enumerate(base.items())}, base)
+
+
+@pytest.mark.parametrize(("adapter", "tuned", "reembed", "choice"), [
+    ([0.0, 0.0], [0.0, 0.0], 10.0, "base"),           # nothing lifts
+    ([0.05, 0.03], [0.08, 0.06], 10.0, "adapter"),    # 57% of the lift
+    ([0.02, 0.01], [0.08, 0.06], 10.0, "fine-tune"),  # 21% of the lift, re-embedding cheap
+    ([0.02, 0.01], [0.08, 0.06], 1e5, "adapter"),     # 21%, but re-embedding is over the budget
+    ([0.02, 0.01], [0.0, 0.0], 10.0, "adapter"),      # the fine-tune does not lift
+    ([0.0, 0.0], [0.08, 0.06], 1e5, "fine-tune"),     # only the fine-tune lifts, whatever it costs
+    ([0.05, -0.05], [0.08, 0.06], 10.0, "fine-tune"),  # the adapter hurts one dim: it does not lift
+    ([0.05, 0.03], [], 10.0, "adapter"),              # no fine-tune measured
+])
+def test_recommendation_rule(adapter: list[float], tuned: list[float], reembed: float, choice: str) -> None:
+    advice = recommend([_lift(d) for d in adapter], [_lift(d) for d in tuned], reembed)
+    assert advice.choice == choice, advice
+    assert advice.line().startswith(f"recommendation: {choice} (")
+    if tuned and sum(tuned) > 0:
+        assert advice.share == pytest.approx(sum(adapter) / sum(tuned), abs=0.01)
 
 
 def test_cli_train(workspace: Path, tiny_model_dir: Path, tmp_path: Path, cli) -> None:
@@ -145,3 +171,24 @@ def test_cli_train(workspace: Path, tiny_model_dir: Path, tmp_path: Path, cli) -
                        "--epochs", "2", "--out", tmp_path / "ad")
     assert code == 0, out
     assert "corpus not encoded" in out and QueryAdapter.load(tmp_path / "ad").dims == [32, 16]
+
+
+def test_cli_eval_ends_with_recommendation(workspace: Path, tiny_model_dir: Path, tmp_path: Path, cli) -> None:
+    train_adapter(workspace, config(tiny_model_dir, epochs=2), out=tmp_path / "ad")
+    code, out, _ = cli("adapter", "eval", "-w", workspace, "--model", tiny_model_dir, "--adapter", tmp_path / "ad",
+                       "--tuned", tiny_model_dir, "--reembed-budget", "0", "--json", tmp_path / "cmp.json")
+    assert code == 0, out
+    assert out.strip().splitlines()[-1].startswith("recommendation: ")
+    assert json.loads((tmp_path / "cmp.json").read_text())["recommendation"]["choice"] in ("adapter", "base")
+
+
+def test_run_config_section_follows_the_run_model(tiny_model_dir: Path, tmp_path: Path, workspace: Path, cli) -> None:
+    from embedtune.pipeline.config import RunConfig, default_config_yaml
+
+    assert RunConfig().adapter.base_model is None and "adapter:" in default_config_yaml()
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text(default_config_yaml().replace("base_model: all-MiniLM-L6-v2", f"base_model: {tiny_model_dir}", 1))
+    code, out, _ = cli("adapter", "train", "-w", workspace, "--config", run_yaml, "--dims", "32", "--epochs", "1",
+                       "--out", tmp_path / "ad")
+    assert code == 0, out
+    assert QueryAdapter.load(tmp_path / "ad").base_model_hash == ec.model_fingerprint(tiny_model_dir)

@@ -4,7 +4,7 @@ Fine-tuning the embedding model means re-embedding every stored vector, which ca
 large index. A query adapter leaves the corpus vectors (and the index) exactly as they are and learns a small
 map applied to query vectors only, trained from the same rows as a fine-tune (mined negatives, teacher labels)
 against the frozen corpus vectors, at every Matryoshka dim. :func:`compare_base_and_adapter` says whether it is
-enough, per dim and against a full fine-tune, and what each path costs.
+enough, per dim and against a full fine-tune, and what each path costs, and recommends one.
 
 Example::
 
@@ -24,6 +24,7 @@ from embedtune.adapter.evaluate import (
     measure_encode_rate,
 )
 from embedtune.adapter.model import QueryAdapter
+from embedtune.adapter.recommend import Recommendation, recommend
 from embedtune.adapter.train import AdapterResult, train_adapter
 
 __all__ = [
@@ -33,8 +34,10 @@ __all__ = [
     "AdapterResult",
     "PathCost",
     "QueryAdapter",
+    "Recommendation",
     "compare_base_and_adapter",
     "compare_in_workspace",
     "measure_encode_rate",
+    "recommend",
     "train_adapter",
 ]

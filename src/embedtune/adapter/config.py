@@ -16,7 +16,11 @@ class AdapterConfig(BaseModel):
     thousand small matrix products (seconds).
     """
 
-    base_model: str = Field(default=DEFAULT_MODEL, description="The model whose corpus vectors the index holds.")
+    base_model: str | None = Field(
+        default=None,
+        description=f"The model whose corpus vectors the index holds; None = the run config's base_model "
+        f"(else {DEFAULT_MODEL}).",
+    )
     kind: Literal["linear", "mlp"] = Field(
         default="linear",
         description="linear: one square matrix, identity-initialised; mlp: x + W2 relu(W1 x), W2 zero-initialised.",
@@ -47,6 +51,10 @@ class AdapterConfig(BaseModel):
         "pairs exist: the adapter is never worse than base on dev.",
     )
     seed: int = 0
+
+    def resolved_base_model(self) -> str:
+        """``base_model``, or the default model when unset (a run config fills it from its own ``base_model``)."""
+        return self.base_model or DEFAULT_MODEL
     inference: str | None = Field(
         default=None,
         description="Backend that encodes queries (and that made the cached corpus vectors); None = the process default.",

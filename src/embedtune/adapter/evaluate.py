@@ -4,7 +4,8 @@ and what each path costs for this corpus.
 The numbers a user needs to choose: does the adapter lift retrieval at every dim the index stores, how much of
 a full fine-tune's lift does it get, and what would the full fine-tune cost in re-embedding time (the measured
 encode rate of the model times the chunks) and storage (a second copy of every vector while both versions
-exist), against the adapter's seconds of training and its kilobytes.
+exist), against the adapter's seconds of training and its kilobytes. It ends with a recommendation computed
+from those numbers (:mod:`embedtune.adapter.recommend`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from embedtune.adapter.model import QueryAdapter
+from embedtune.adapter.recommend import REEMBED_BUDGET_S, Recommendation, recommend
 from embedtune.evaluation.evaluate import EvaluationReport, evaluate_retrievers
 from embedtune.evaluation.metrics import Qrels
 from embedtune.evaluation.significance import Comparison, compare
@@ -63,7 +65,7 @@ class PathCost:
     """What one way of adapting retrieval costs for a corpus of ``chunks`` chunks."""
 
     path: str  # "adapter" | "fine-tune"
-    train_seconds: float | None
+    train_seconds: float | None  # the adapter's includes encoding its training and dev queries
     reembed_seconds: float  # 0 for the adapter: the stored vectors stay
     extra_storage_bytes: int  # adapter file, or a second copy of the vectors at the stored dim
 
@@ -79,6 +81,7 @@ class AdapterComparison:
     costs: list[PathCost] = field(default_factory=list)
     encode_rate: float | None = None  # chunks per second, measured
     chunks: int = 0
+    recommendation: Recommendation | None = None
 
     def rows(self) -> list[dict[str, object]]:
         """One row per dim: base, adapter (delta, p), tuned (delta, p) and the adapter's share of the tuned lift."""
@@ -97,7 +100,8 @@ class AdapterComparison:
 
     def to_json(self) -> dict:
         return {**self.evaluation.to_json(), "adapter_vs_base": self.rows(), "costs": [asdict(c) for c in self.costs],
-                "encode_rate_chunks_per_s": self.encode_rate, "chunks": self.chunks}
+                "encode_rate_chunks_per_s": self.encode_rate, "chunks": self.chunks,
+                "recommendation": asdict(self.recommendation) if self.recommendation else None}
 
 
 def measure_encode_rate(model, docs: Sequence[Document], sample: int = RATE_SAMPLE) -> float:
@@ -113,9 +117,11 @@ def measure_encode_rate(model, docs: Sequence[Document], sample: int = RATE_SAMP
 
 def path_costs(adapter: QueryAdapter, chunks: int, dim: int, encode_rate: float,
                tuned_train_seconds: float | None = None) -> list[PathCost]:
-    """The adapter's cost (its training seconds, its files) against re-embedding ``chunks`` chunks at ``dim``."""
+    """The adapter's cost (its training and query-encoding seconds, its files) against re-embedding ``chunks``
+    chunks at ``dim``."""
     size = sum(f.stat().st_size for f in adapter.path.iterdir() if f.is_file()) if adapter.path else 0
-    train_s = adapter.meta.get("train", {}).get("seconds")
+    record = adapter.meta.get("train", {})
+    train_s = record["seconds"] + record.get("query_encode_seconds", 0.0) if "seconds" in record else None
     return [
         PathCost("adapter", train_s, 0.0, size),
         PathCost("fine-tune", tuned_train_seconds, chunks / encode_rate if encode_rate > 0 else float("inf"),
@@ -136,6 +142,7 @@ def compare_base_and_adapter(
     chunk_docs: Mapping[str, Sequence[str]] | None = None,
     cache_dir: str | Path | None = None,
     encode_rate: float | None = None,
+    reembed_budget_s: float = REEMBED_BUDGET_S,
     dataset: str = "",
     split: str = "",
 ) -> AdapterComparison:
@@ -149,6 +156,7 @@ def compare_base_and_adapter(
         dims: dims to report; default the adapter's.
         tuned_model: a full fine-tune of the same base, for the three-way comparison (encodes the corpus with it).
         encode_rate: the base model's chunks per second for the re-embedding estimate; None measures it here.
+        reembed_budget_s: re-embedding longer than this makes the adapter the recommendation whenever it lifts.
     """
     from embedtune.retrieval.maxp import MaxPRetriever
 
@@ -175,7 +183,8 @@ def compare_base_and_adapter(
     tuned_cmp = [compare(scores(t), scores(b), PRIMARY, t.name, b.name) for b, t in zip(base_views, tuned_views)]
     rate = encode_rate if encode_rate is not None else measure_encode_rate(base.model, docs)
     costs = path_costs(adapter, len(docs), dims[0], rate, tuned_train_seconds)
-    return AdapterComparison(report, dims, per_dim, tuned_cmp, costs, rate, len(docs))
+    advice = recommend(per_dim, tuned_cmp, costs[1].reembed_seconds, reembed_budget_s)
+    return AdapterComparison(report, dims, per_dim, tuned_cmp, costs, rate, len(docs), advice)
 
 
 def compare_in_workspace(workspace: str | Path, base_model: str | Path, adapter: QueryAdapter | str | Path | None = None,

@@ -202,7 +202,7 @@ def train_adapter(
     cfg = config or AdapterConfig()
     target = Path(out) if out is not None else ws.path(ADAPTER_DIR)
     cache = Path(cache_dir) if cache_dir is not None else ec.default_cache_dir(ws.root)
-    model_path = resolve_model(cfg.base_model).resolve()
+    model_path = resolve_model(cfg.resolved_base_model()).resolve()
     model_hash = ec.model_fingerprint(model_path)
     files = [ws.path(f) for f in ("chunks.jsonl", TEACHER_FILE, TRIPLETS_FILE, PAIRS_FILE, DEV_FILE)]
     inputs = fingerprint_paths([f for f in files if f.exists()])
@@ -258,7 +258,7 @@ def train_adapter(
 
     meta = {
         "format": FORMAT, "kind": cfg.kind, "dim": model_dim, "hidden": cfg.hidden, "dims": dims,
-        "base_model": cfg.base_model, "base_model_path": str(model_path), "base_model_hash": model_hash,
+        "base_model": cfg.resolved_base_model(), "base_model_path": str(model_path), "base_model_hash": model_hash,
         "corpus_hash": corpus_hash(docs), "created_at": utcnow(),
         "train": {"rows": len(rows), "source": source, "distill": distill, "best_epoch": best_epoch,
                   "dev_ndcg@10": history, "seconds": round(seconds, 3), "query_encode_seconds": round(encode_s, 3),

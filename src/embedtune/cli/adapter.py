@@ -54,7 +54,9 @@ def train(
         from embedtune.yaml_file import read_yaml, validate_settings
 
         document = read_yaml(config) or {}
-        section = {"base_model": document.get("base_model", DEFAULT_MODEL), **(document.get("adapter") or {})}
+        section = dict(document.get("adapter") or {})
+        if section.get("base_model") is None:  # the section follows the run's model unless it names its own
+            section["base_model"] = document.get("base_model")
         cfg = validate_settings(AdapterConfig, section, config)
     updates = {"base_model": model, "kind": kind, "dims": _dims(dims), "epochs": epochs}
     cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
@@ -81,9 +83,13 @@ def evaluate(
     tuned: Annotated[Path | None, typer.Option(help="A full fine-tune of the same base, to compare with.")] = None,
     dims: Annotated[str | None, typer.Option(help="Dims to report (default: the adapter's).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the comparison as JSON here.")] = None,
+    reembed_budget: Annotated[float | None, typer.Option(
+        help="Seconds of corpus re-embedding you accept (default 3600): beyond it the adapter is recommended "
+             "whenever it lifts.")] = None,
     inference: InferenceOpt = None,
 ) -> None:
-    """Base vs adapter (vs --tuned) NDCG@10 per dim on the workspace's eval split, and each path's cost."""
+    """Base vs adapter (vs --tuned) NDCG@10 per dim on the workspace's eval split, each path's cost, and which
+    to choose (the rule: docs/adapter.md, "Choosing")."""
     from rich.table import Table
 
     from embedtune.adapter import compare_in_workspace
@@ -92,7 +98,8 @@ def evaluate(
 
     quiet_libraries()
     use_inference(inference)
-    result = compare_in_workspace(workspace, model, adapter, _dims(dims), tuned_model=tuned)
+    budget = {} if reembed_budget is None else {"reembed_budget_s": reembed_budget}
+    result = compare_in_workspace(workspace, model, adapter, _dims(dims), tuned_model=tuned, **budget)
     console = make_console()
     rows = result.rows()
     table = Table(title=f"base vs adapter, {result.evaluation.n_queries:,} eval queries (NDCG@10)")
@@ -106,6 +113,8 @@ def evaluate(
         console.print(f"{c.path}: training {train_s}, re-embedding {c.reembed_seconds:,.0f}s for {result.chunks:,} chunks "
                       f"(at {result.encode_rate:,.1f} chunks/s), extra storage {human_bytes(c.extra_storage_bytes)}",
                       highlight=False)
+    if result.recommendation is not None:
+        console.print(result.recommendation.line(), highlight=False)
     if json_out is not None:
         write_json(json_out, result.to_json())
 
