@@ -88,7 +88,10 @@ def test_full_run_resume_after_a_kill_at_each_stage_and_a_rerun_that_does_no_wor
     report = json.loads((ws / "eval_report.json").read_text())
     assert [row["dim"] for row in report["tuned_vs_base"]] == [32, 16]
     assert {"dense:base@32", "dense:tuned@16", "bm25"} <= set(report["runs"])
-    assert result.report_html.exists() and "Tuned vs base" in result.report_html.read_text()
+    page = result.report_html.read_text()
+    assert "Tuned vs base" in page
+    assert "Gate: what was delivered" in page and "alpha curve" in page  # why this model, beside its numbers
+    assert "Teacher" in page and "fusion" in page and "dev NDCG@10" in page
     card = (result.model_dir / "README.md").read_text()
     assert "## Before / after" in card and "| 32 |" in card
 

@@ -20,7 +20,16 @@ from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
 from embedtune.retrieval.runner import Runner
 from embedtune.workspace import StageResult, Workspace
-from embedtune.workspace.artifacts import CHUNKS, EVAL_QRELS, EVAL_QUERIES, EVAL_REPORT, GATE_RESULT, REPORT_HTML
+from embedtune.pipeline.report_sections import add_gate_section, add_teacher_section
+from embedtune.workspace.artifacts import (
+    CHUNKS,
+    EVAL_QRELS,
+    EVAL_QUERIES,
+    EVAL_REPORT,
+    GATE_RESULT,
+    REPORT_HTML,
+    TEACH_REPORT,
+)
 
 if TYPE_CHECKING:
     from embedtune.evaluation.model_comparison import ModelComparison
@@ -55,7 +64,8 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
     console = console or make_console()
     console.rule("[bold]evaluate")
     inputs = fingerprint_paths([CHUNKS.path(ws), EVAL_QUERIES.path(ws), EVAL_QRELS.path(ws), *model_files(model_dir),
-                                *([GATE_RESULT.path(ws)] if gate is not None else [])])
+                                *([GATE_RESULT.path(ws)] if gate is not None else []),
+                                *([TEACH_REPORT.path(ws)] if config.teaching() and TEACH_REPORT.exists(ws) else [])])
     params = {"base": model_fingerprint(resolve_model(config.base_model)), "dims": sorted(dims),
               "bm25": config.report.bm25, "hybrid": config.report.hybrid,
               "card": config.train_config().model_dump(mode="json")}
@@ -76,7 +86,12 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
             cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval", runner=runner,
         )
         EVAL_REPORT.write(run, comparison.to_json() | ({"gate": gate} if gate else {}))
-        comparison_html(comparison, f"embedtune: {ws.root.name}").save(REPORT_HTML.target(run))
+        page = comparison_html(comparison, f"embedtune: {ws.root.name}")
+        if gate is not None:
+            add_gate_section(page, gate)
+        if config.teaching() and TEACH_REPORT.exists(ws):
+            add_teacher_section(page, TEACH_REPORT.read(ws))
+        page.save(REPORT_HTML.target(run))
         write_model_card(model_dir, config.base_model, config.train_config(),
                          {"eval queries": comparison.evaluation.n_queries}, comparison.dims, comparison.rows())
         run.record.summary = {"queries": comparison.evaluation.n_queries,
