@@ -94,7 +94,7 @@ def test_report_needs_two_arms() -> None:
     relevant, good, _ = world(5)
     log = [r.model_copy(update={"experiment": None, "arm": "only"}) for r in
            simulate_ab(good, good, relevant, USERS, 5, 2, arms=ARMS)]
-    with pytest.raises(EmbedtuneError, match="pass --arms"):
+    with pytest.raises(EmbedtuneError, match=r"pass arms=\(A, B\)"):
         ab_report(log)
 
 

@@ -48,7 +48,7 @@ def test_swaps_recover_the_planted_curve(log) -> None:
 
 def test_swap_estimator_needs_exploration(log) -> None:
     plain = [r.model_copy(update={"swap": None}) for r in log[:50]]
-    with pytest.raises(EmbedtuneError, match="--explore-rate"):
+    with pytest.raises(EmbedtuneError, match="explore_rate"):
         fit_swap(plain)
 
 

@@ -77,6 +77,6 @@ def test_unknown_ab_version_fails_at_startup(store_dir: Path) -> None:  # noqa: 
     with pytest.raises(EmbedtuneError, match="unknown index version 'nope'"):
         with serving(store_dir, ab=("v1", "nope")):
             pass
-    with pytest.raises(EmbedtuneError, match="--explore-rate"):
+    with pytest.raises(EmbedtuneError, match="explore_rate"):
         with serving(store_dir, explore_rate=2.0):
             pass

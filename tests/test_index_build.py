@@ -91,7 +91,7 @@ def test_matryoshka_dim_and_refusals(tmp_path, tiny_model_dir, workspace):  # no
     vec = embed_for(load_embedder(tiny_model_dir), meta, ["a query"])
     assert vec.shape == (1, 8) and np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-5)
 
-    with pytest.raises(EmbedtuneError, match="--dim 64 is larger than the 32 dimensions"):
+    with pytest.raises(EmbedtuneError, match="dim=64 is larger than the 32 dimensions"):
         build_index(tmp_path / "s", "big", tiny_model_dir, workspace, dim=64)
     with pytest.raises(EmbedtuneError, match="already exists .* with another dim"):
         build_index(tmp_path / "s", "small", tiny_model_dir, workspace, dim=16)

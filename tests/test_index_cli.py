@@ -69,7 +69,7 @@ def test_cli_corpus_ingest_and_milvus(cli, tmp_path, tiny_model_dir):
         (["build", "--name", "v", "--store", "{store}", "--workspace", "{ws}", "--backend", "faiss"],
          "unknown index backend 'faiss'"),
         (["build", "--name", "v", "--store", "{store}", "--workspace", "{ws}", "--model", "{model}", "--dim", "999"],
-         "--dim 999 is larger than the 32 dimensions"),
+         "dim=999 is larger than the 32 dimensions"),
         (["build", "--name", "bad-name", "--store", "{store}", "--workspace", "{ws}"], "invalid version name"),
         (["promote", "nope", "--store", "{store}"], "no index store at"),
         (["status", "--store", "{store}"], "no index store at"),

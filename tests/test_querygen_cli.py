@@ -74,7 +74,7 @@ def test_sample_shows_chunks_beside_queries_and_its_calls_are_reused(cli, tmp_pa
         (["--prompt-dir", "{ws}/nope"], "nope: prompt folder not found"),
         (["--styles", "question,riddle"], "invalid generate option styles: unknown style 'riddle'"),
         (["--backend", "gpt"], "invalid generate option backend"),
-        (["--backend", "openai", "--model", "m"], "the openai backend needs --base-url"),
+        (["--backend", "openai", "--model", "m"], "the openai backend needs a base_url"),
         (["--backend", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach the endpoint"),
         (["--backend", "local", "--model", "all-MiniLM-L6-v2"], "is an embedding model, not a text generator"),
     ],

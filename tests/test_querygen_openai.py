@@ -203,7 +203,7 @@ def test_bad_key_is_one_line_without_the_key(chat, monkeypatch):
 
 def test_unknown_model_and_unreachable_endpoint_are_one_line(chat):
     chat.always = "404"
-    with pytest.raises(EmbedtuneError, match="model nope does not exist; check --model"):
+    with pytest.raises(EmbedtuneError, match="model nope does not exist; check model and base_url"):
         collect(backend(chat), requests(1))
     dead = OpenAICompatBackend("http://127.0.0.1:9/v1", "m", backoff_base=0.001)
     with pytest.raises(EmbedtuneError, match="cannot reach the endpoint"):

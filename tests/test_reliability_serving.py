@@ -84,7 +84,7 @@ def test_tokens_per_request_are_bounded(store_dir: Path) -> None:  # noqa: F811
         refused = httpx.post(f"{url}/v1/embeddings", json={"input": ["word " * 30] * 3}, timeout=30)
     assert ok.status_code == 200 and ok.json()["usage"]["total_tokens"] <= 40
     assert refused.status_code == 413 and refused.json()["error"]["code"] == "too_many_tokens"
-    assert "the limit is 40 per request (--max-tokens)" in refused.json()["error"]["message"]
+    assert "the limit is 40 per request (max_tokens)" in refused.json()["error"]["message"]
 
 
 # D12: bounded feedback, docs behind the key, no paths in /health

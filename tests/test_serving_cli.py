@@ -34,7 +34,7 @@ def test_serve_hands_the_app_to_uvicorn(cli, store_dir: Path, no_uvicorn: dict, 
     [
         (["--index", "nope"], "unknown index version 'nope'"),
         (["--api-key-env", "ET_SURELY_UNSET"], "ET_SURELY_UNSET: that environment variable is not set"),
-        (["--concurrency", "0"], "--concurrency must be at least 1"),
+        (["--concurrency", "0"], "concurrency must be at least 1"),
         (["--backend", "milvus"], "is a lancedb store, not milvus"),
     ],
 )

@@ -61,12 +61,12 @@ def chunk_sizes(
     size = chunk_tokens or (room - tok.max_tokens // TITLE_SHARE if with_title else room)
     if size > room:
         raise EmbedtuneError(
-            f"--chunk-tokens {size} does not fit {tok.name}: at most {room} tokens (limit {tok.max_tokens} "
+            f"chunk_tokens={size} does not fit {tok.name}: at most {room} tokens (limit {tok.max_tokens} "
             f"less {tok.n_special} special tokens)"
         )
     overlap = round(size * OVERLAP_SHARE) if overlap_tokens is None else overlap_tokens
     if overlap >= size:
-        raise EmbedtuneError(f"--overlap-tokens {overlap} must be smaller than the chunk size ({size})")
+        raise EmbedtuneError(f"overlap_tokens={overlap} must be smaller than the chunk size ({size})")
     return ChunkSizes(size, overlap)
 
 

@@ -75,7 +75,10 @@ def build_split(
     if not result.train:
         raise EmbedtuneError(f"{ws.root}: the split left no training queries ({result.report})")
     if not result.eval_queries:
-        raise EmbedtuneError(f"{ws.root}: the split left no eval queries; raise --eval-fraction or pass a real eval set")
+        raise EmbedtuneError(
+            f"{ws.root}: the split left no eval queries; raise SplitConfig.eval_fraction or pass a real eval set "
+            "(eval_queries, eval_qrels)"
+        )
     with ws.stage(STAGE, inputs, params) as run:
         TRAIN_PAIRS.write(run, result.train)
         DEV_PAIRS.write(run, result.dev)

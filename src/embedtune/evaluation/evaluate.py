@@ -208,5 +208,5 @@ def build_retrievers(
     if reranker is not None and first_dense is not None:
         out.append(RerankRetriever(first_dense, reranker, rerank_top))
     if not out:
-        raise EmbedtuneError("no system selected: enable dense retrieval or pass --bm25, --hybrid or --rerank")
+        raise EmbedtuneError("no system selected: set dense, bm25 or hybrid, or give a rerank model")
     return out

@@ -45,7 +45,7 @@ def parse_metrics(spec: str | Iterable[str]) -> list[str]:
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     names = [f"{m}@{k}" for m, k in (parse_metric(s) for s in items if s.strip())]
     if not names:
-        raise EmbedtuneError("no metrics given: e.g. --metrics ndcg@10,recall@100")
+        raise EmbedtuneError("no metrics given: e.g. metrics=\"ndcg@10,recall@100\"")
     return list(dict.fromkeys(names))
 
 

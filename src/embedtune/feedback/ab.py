@@ -35,7 +35,7 @@ def assign_arm(unit: str, arms: Sequence[str], split: float = 0.5, salt: str = "
     if len(arms) != 2:
         raise EmbedtuneError(f"an A/B test needs two arms, got {len(arms)}")
     if not 0.0 <= split <= 1.0:
-        raise EmbedtuneError(f"--ab-split must be between 0 and 1, got {split}")
+        raise EmbedtuneError(f"split must be between 0 and 1, got {split}")
     return arms[1] if unit_fraction(unit, salt or ",".join(arms)) < split else arms[0]
 
 

@@ -120,7 +120,7 @@ def _arms_of(records: Sequence[FeedbackRecord], arms: tuple[str, str] | None) ->
     names = sorted({r.arm for r in records if r.arm} if mode == "split" else
                    {res.arm for r in records for res in r.results if res.arm})
     if len(names) != 2:
-        raise EmbedtuneError(f"the feedback names {len(names)} arms ({', '.join(names) or 'none'}); pass --arms A,B")
+        raise EmbedtuneError(f"the feedback names {len(names)} arms ({', '.join(names) or 'none'}); pass arms=(A, B)")
     return mode, (names[0], names[1])
 
 

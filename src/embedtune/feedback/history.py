@@ -69,4 +69,4 @@ def current_model(workspace: Workspace | str | Path, history: RetrainHistory | N
             return str(candidate)
     if fallback:
         return fallback
-    raise EmbedtuneError(f"{root}: no trained model found; run `embedtune run` first or pass --model")
+    raise EmbedtuneError(f"{root}: no trained model found; run `embedtune run` first or give a fallback model")

@@ -47,9 +47,9 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
         ours, sep, theirs = item.partition("=")
         ours, theirs = ours.strip(), theirs.strip()
         if not sep or not ours or not theirs:
-            raise EmbedtuneError(f"--map {item.strip()!r}: write OUR_FIELD=THEIR_FIELD, e.g. query=q")
+            raise EmbedtuneError(f"mapping {item.strip()!r}: write OUR_FIELD=THEIR_FIELD, e.g. query=q")
         if ours not in FIELDS:
-            raise EmbedtuneError(f"--map {ours}=...: unknown field {ours!r} (fields: {', '.join(FIELDS)})")
+            raise EmbedtuneError(f"mapping {ours}=...: unknown field {ours!r} (fields: {', '.join(FIELDS)})")
         mapping[ours] = theirs
     return mapping
 
@@ -98,7 +98,7 @@ def _clicks(value: Any, action: Any) -> list[dict]:
 
 def _timestamp(value: Any) -> Any:
     if value is None:
-        raise ValueError("timestamp: missing (map it with --map timestamp=FIELD)")
+        raise ValueError("timestamp: missing (map it in the mapping: timestamp=FIELD)")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     return value
@@ -111,7 +111,7 @@ def convert_row(row: dict, mapping: dict[str, str]) -> FeedbackRecord:
 
     query = get("query")
     if not isinstance(query, str):
-        raise ValueError("query: missing or not a string (map it with --map query=FIELD)")
+        raise ValueError("query: missing or not a string (map it in the mapping: query=FIELD)")
     data = {"query": query, "timestamp": _timestamp(get("timestamp")), "results": _results(get("results")),
             "clicks": _clicks(get("clicks"), get("action"))}
     for name in ("index", "arm", "user", "session", "search_id"):

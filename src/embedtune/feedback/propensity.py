@@ -184,7 +184,7 @@ def fit_swap(
     """
     swapped = [r for r in records if r.swap is not None]
     if not swapped:
-        raise EmbedtuneError("the feedback has no exploration swaps; serve with --explore-rate, or use --method em")
+        raise EmbedtuneError("the feedback has no exploration swaps; serve with explore_rate > 0, or use method=\"em\"")
     k_max = min(max_rank, max(max((p.position for p in r.results), default=0) for r in records))
     if k_max < 2:
         raise EmbedtuneError("the feedback shows fewer than two results per search: no position bias to estimate")

@@ -81,7 +81,7 @@ def _resume_target(store: IndexStore, wanted: IndexMeta) -> IndexMeta | None:
     if differs:
         raise EmbedtuneError(
             f"index version {wanted.name!r} already exists in {store.uri} with another {', '.join(differs)}; "
-            "choose another --name (versions are never overwritten, so rollback stays possible)"
+            "choose another name (versions are never overwritten, so rollback stays possible)"
         )
     return existing
 
@@ -142,9 +142,9 @@ def build_index(
     t0 = time.perf_counter()
     validate_name(name)
     if batch_size < 1:
-        raise EmbedtuneError(f"--batch-size must be at least 1, got {batch_size}")
+        raise EmbedtuneError(f"batch_size must be at least 1, got {batch_size}")
     if dim is not None and dim < 1:
-        raise EmbedtuneError(f"--dim must be at least 1, got {dim}")
+        raise EmbedtuneError(f"dim must be at least 1, got {dim}")
     if backend is not None:
         check_backend(backend)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
@@ -157,7 +157,7 @@ def build_index(
     load_s = time.perf_counter() - t_load
     model_dim = int(encoder.get_embedding_dimension())
     if dim is not None and dim > model_dim:
-        raise EmbedtuneError(f"--dim {dim} is larger than the {model_dim} dimensions of model {model_path.name}")
+        raise EmbedtuneError(f"dim={dim} is larger than the {model_dim} dimensions of model {model_path.name}")
     # Opened only now, so that refused input leaves no empty store behind.
     st = store if not isinstance(store, str | Path) else open_store(store, backend, create=True)
     wanted = IndexMeta(

@@ -156,7 +156,7 @@ def shadow_compare(
         k: results compared per query.
     """
     if k < 1:
-        raise EmbedtuneError(f"--k must be at least 1, got {k}")
+        raise EmbedtuneError(f"k must be at least 1, got {k}")
     st = store if not isinstance(store, str | Path) else open_store(store)
     qmap = dict(queries) if isinstance(queries, Mapping) else read_queries_file(queries)
     if not qmap:
@@ -164,7 +164,7 @@ def shadow_compare(
     judged = read_qrels(qrels, qmap) if isinstance(qrels, str | Path) else qrels
     live_meta, cand_meta = st.meta(live), st.meta(candidate)
     if live_meta.name == cand_meta.name:
-        raise EmbedtuneError(f"--live and --candidate are the same version ({cand_meta.name!r})")
+        raise EmbedtuneError(f"live and candidate are the same version ({cand_meta.name!r})")
 
     qids, texts = list(qmap), list(qmap.values())
     depth = max(k, 10) * DEPTH_FACTOR

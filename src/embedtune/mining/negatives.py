@@ -144,7 +144,9 @@ def mine_negatives(
     if not queries:
         raise EmbedtuneError("no training queries to mine negatives for")
     if config.relabel and cross_encoder is None and config.cross_encoder is None:
-        raise EmbedtuneError("--relabel needs a --cross-encoder to decide which candidates are relevant")
+        raise EmbedtuneError(
+            "MiningConfig.relabel needs a MiningConfig.cross_encoder to decide which candidates are relevant"
+        )
     t_start, seconds = time.perf_counter(), {}
     row_of = {d.id: i for i, d in enumerate(docs)}
     missing = [p for q in queries for p in q.positive_ids if p not in row_of]

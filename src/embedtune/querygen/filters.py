@@ -302,7 +302,7 @@ def _default_retriever(cfg: FilterConfig, encoder: Any, runner: Runner | None) -
         from embedtune.retrieval.runner import LOCAL
 
         if cfg.encoder is None:
-            raise EmbedtuneError("a dense round trip needs an embedding model (--filter-model)")
+            raise EmbedtuneError("a dense round trip needs an embedding model: set FilterConfig.encoder")
         return DenseRetriever(encoder or (runner or LOCAL).load_embedder(cfg.encoder), cache=False, label=cfg.encoder)
     from embedtune.retrieval import BM25Retriever
 

@@ -22,7 +22,7 @@ def _host_port(address: str) -> tuple[str, int]:
     """(host, port) of a ``HOST:PORT`` or ``ray://HOST:PORT`` address; a one-line error for anything else."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise EmbedtuneError(f"--ray-address {address!r}: expected {_ADDRESS_FORMS}")
+        raise EmbedtuneError(f"ray_address {address!r}: expected {_ADDRESS_FORMS}")
     return host, int(port)
 
 

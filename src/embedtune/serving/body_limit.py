@@ -15,7 +15,7 @@ from embedtune.serving.errors import ApiError, error_response
 
 
 def _too_large(limit: int) -> str:
-    return f"the request body is larger than {limit:,} bytes (--max-batch x --max-chars)"
+    return f"the request body is larger than {limit:,} bytes (max_batch x max_chars)"
 
 
 class BodyTooLarge(HTTPException):

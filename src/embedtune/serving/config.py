@@ -77,21 +77,21 @@ class ServeConfig:
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_chars", "max_tokens", "concurrency", "max_k", "model_cache"):
             if getattr(self, name) < 1:
-                raise EmbedtuneError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise EmbedtuneError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_queue < 0:
-            raise EmbedtuneError(f"--max-queue must be 0 or more, got {self.max_queue}")
+            raise EmbedtuneError(f"max_queue must be 0 or more, got {self.max_queue}")
         if self.queue_timeout <= 0:
-            raise EmbedtuneError(f"--queue-timeout must be positive, got {self.queue_timeout}")
+            raise EmbedtuneError(f"queue_timeout must be positive, got {self.queue_timeout}")
         if self.poll_interval <= 0:
-            raise EmbedtuneError(f"--poll-interval must be positive, got {self.poll_interval}")
+            raise EmbedtuneError(f"poll_interval must be positive, got {self.poll_interval}")
         if not 0.0 <= self.explore_rate <= 1.0:
-            raise EmbedtuneError(f"--explore-rate must be between 0 and 1, got {self.explore_rate}")
+            raise EmbedtuneError(f"explore_rate must be between 0 and 1, got {self.explore_rate}")
         if not 0.0 <= self.ab_split <= 1.0:
-            raise EmbedtuneError(f"--ab-split must be between 0 and 1, got {self.ab_split}")
+            raise EmbedtuneError(f"ab_split must be between 0 and 1, got {self.ab_split}")
         if self.ab_mode not in ("split", "interleave"):
-            raise EmbedtuneError(f"--ab-mode must be split or interleave, got {self.ab_mode!r}")
+            raise EmbedtuneError(f"ab_mode must be split or interleave, got {self.ab_mode!r}")
         if self.ab is not None and (len(self.ab) != 2 or self.ab[0] == self.ab[1] or not all(self.ab)):
-            raise EmbedtuneError(f"--ab needs two different version names, NAME_A,NAME_B; got {','.join(self.ab)!r}")
+            raise EmbedtuneError(f"ab needs two different version names (A, B); got {','.join(self.ab)!r}")
         if self.remember_searches < 0:
             raise EmbedtuneError(f"remember_searches must be >= 0, got {self.remember_searches}")
         if self.api_key is not None and not self.api_key.strip():

@@ -16,14 +16,14 @@ def check_texts(texts: Sequence[str], config: ServeConfig, param: str = "input")
     """At most ``max_batch`` texts, each of at most ``max_chars`` characters."""
     if len(texts) > config.max_batch:
         raise ApiError(
-            413, f"{len(texts)} inputs in one request; the limit is {config.max_batch} (--max-batch)",
+            413, f"{len(texts)} inputs in one request; the limit is {config.max_batch} (max_batch)",
             param=param, code="batch_too_large",
         )
     for i, text in enumerate(texts):
         if len(text) > config.max_chars:
             where = f"{param} text {i}" if len(texts) > 1 else param
             raise ApiError(
-                413, f"{where} has {len(text):,} characters; the limit is {config.max_chars:,} (--max-chars)",
+                413, f"{where} has {len(text):,} characters; the limit is {config.max_chars:,} (max_chars)",
                 param=param, code="input_too_long",
             )
 

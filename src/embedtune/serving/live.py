@@ -47,7 +47,9 @@ class LiveIndex:
         self._failed: tuple[str, float] | None = None
         first = store.live_name() if config.follows_live else config.index
         if first is None:
-            raise EmbedtuneError(f"{config.store}: no version is live yet; promote one or pass --index NAME")
+            raise EmbedtuneError(
+                f"{config.store}: no version is live yet; promote one or serve a named version (index=NAME)"
+            )
         self._current = self._load(first)
 
     @property

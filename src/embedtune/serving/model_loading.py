@@ -40,7 +40,7 @@ def find_model(version: IndexVersion, override: str | None) -> Path:
     where = "; ".join(tried) or "no model path recorded"
     raise EmbedtuneError(
         f"index version {version.meta.name!r}: cannot find the model its vectors were made with ({where}); "
-        "pass --model with that model's folder"
+        "pass that model's folder as model=FOLDER"
     )
 
 

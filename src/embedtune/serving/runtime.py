@@ -68,7 +68,7 @@ class VersionRuntime:
         if max_tokens is not None and tokens > max_tokens:
             raise ApiError(
                 413, f"the inputs come to {tokens:,} tokens for this model; the limit is {max_tokens:,} per request "
-                "(--max-tokens): send fewer or shorter inputs", param="input", code="too_many_tokens",
+                "(max_tokens): send fewer or shorter inputs", param="input", code="too_many_tokens",
             )
         vectors = encode_texts(self.model, list(texts), kind, normalize=True, progress=False)
         if kind == "query" and self.adapter is not None:

@@ -55,7 +55,7 @@ def _acquire(path: Path) -> int:
         holder = _holder(fd)
         os.close(fd)
         raise WorkspaceBusy(
-            f"{path.parent}: workspace in use by {holder}; wait for it to finish or use another --workspace"
+            f"{path.parent}: workspace in use by {holder}; wait for it to finish or use another workspace"
         ) from None
     except OSError:  # a filesystem without flock: run unguarded rather than not at all
         return fd

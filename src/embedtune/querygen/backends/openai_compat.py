@@ -89,9 +89,9 @@ class OpenAICompatBackend(QueryBackend):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not base_url:
-            raise EmbedtuneError("the openai backend needs --base-url (e.g. https://api.openai.com/v1)")
+            raise EmbedtuneError("the openai backend needs a base_url (e.g. https://api.openai.com/v1)")
         if not model:
-            raise EmbedtuneError("the openai backend needs --model (the name the endpoint serves)")
+            raise EmbedtuneError("the openai backend needs a model (the name the endpoint serves)")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.cache_id = f"openai:{model}@{self.base_url}"
@@ -176,7 +176,7 @@ class OpenAICompatBackend(QueryBackend):
         except (ValueError, AttributeError):
             detail = response.text
         detail = " ".join(str(detail).split())[:200]
-        hint = "; check --model and --base-url" if code == 404 else ""
+        hint = "; check model and base_url" if code == 404 else ""
         return EmbedtuneError(f"{self.base_url}: HTTP {code} {response.reason_phrase}: {detail}{hint}")
 
     async def _call(self, client: httpx.AsyncClient, limiter: _RateLimiter, request: ChatRequest) -> ChatResult:

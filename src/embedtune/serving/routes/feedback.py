@@ -22,7 +22,7 @@ async def feedback(body: FeedbackRequest, state: Annotated[ServingState, Depends
     With a remembered ``search_id``, the version, arm, teams and swap are the server's, not the client's.
     """
     if state.feedback is None:
-        raise ApiError(404, "feedback logging is off; start the server with --feedback-log FILE")
+        raise ApiError(404, "feedback logging is off; start the server with a feedback_log file")
     check_texts([body.query], state.config, param="query")
     seen = state.impressions.get(body.search_id)
     if seen is not None:
