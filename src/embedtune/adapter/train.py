@@ -223,7 +223,7 @@ def train_adapter(
             raise EmbedtuneError(
                 f"no cached vectors of {model_path.name} for the {len(docs):,} chunks of {ws.root} in {cache}: the adapter "
                 "trains against the corpus vectors the base model already made (run `embedtune baseline` or `eval` with "
-                "it first, pass the index's vectors, or allow one corpus encoding with --encode-corpus)"
+                "it first, pass the index's vectors as corpus_vectors, or allow one corpus encoding with encode_corpus_if_missing)"
             )
         corpus_vectors = found.vectors
     corpus = np.ascontiguousarray(corpus_vectors, dtype=np.float32)
