@@ -84,4 +84,4 @@ def test_invalid_feedback(server, body: dict, status: int, fragment: str) -> Non
 def test_feedback_is_off_without_a_log(store_dir: Path) -> None:  # noqa: F811
     with serving(store_dir) as url:
         response = httpx.post(f"{url}/feedback", json={"query": "q", "results": []})
-        assert "--feedback-log" in error_of(response, 404)["message"]
+        assert "feedback_log" in error_of(response, 404)["message"]

@@ -79,7 +79,7 @@ def test_a_live_version_that_cannot_load_is_not_served(store: Path, tiny_model_d
         while (health := httpx.get(f"{url}/health").json())["live_error"] is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert health["index"] == "v1"  # still serving the old version
-        assert "'v3'" in health["live_error"] and "--model" in health["live_error"]
+        assert "'v3'" in health["live_error"] and "model=FOLDER" in health["live_error"]
         assert httpx.post(f"{url}/search", json={"query": "x"}).status_code == 200
 
 
