@@ -24,6 +24,7 @@ from embedtune.evaluation.metrics import Qrels
 from embedtune.evaluation.significance import Comparison, compare
 from embedtune.retrieval.base import Document, Retriever
 from embedtune.retrieval.dense import DenseRetriever, _Shared
+from embedtune.retrieval.runner import LOCAL, Runner
 
 PRIMARY = "ndcg@10"
 FLOAT32 = 4
@@ -145,6 +146,7 @@ def compare_base_and_adapter(
     reembed_budget_s: float = REEMBED_BUDGET_S,
     dataset: str = "",
     split: str = "",
+    runner: Runner = LOCAL,
 ) -> AdapterComparison:
     """Evaluate base and base + adapter (and a fine-tuned model) at every dim on the same queries.
 
@@ -157,19 +159,20 @@ def compare_base_and_adapter(
         tuned_model: a full fine-tune of the same base, for the three-way comparison (encodes the corpus with it).
         encode_rate: the base model's chunks per second for the re-embedding estimate; None measures it here.
         reembed_budget_s: re-embedding longer than this makes the adapter the recommendation whenever it lifts.
+        runner: loads the models (its inference backend) and encodes the corpus; default: this process.
     """
     from embedtune.retrieval.maxp import MaxPRetriever
 
     adapter = adapter if isinstance(adapter, QueryAdapter) else QueryAdapter.load(adapter)
     dims = sorted(set(dims or adapter.dims), reverse=True)
-    base = DenseRetriever(base_model, label="base", cache_dir=cache_dir)
+    base = DenseRetriever(base_model, label="base", cache_dir=cache_dir, runner=runner)
     base_views = [base.truncated(d) for d in dims]
     adapted = AdaptedRetriever(base, adapter)
     adapted_views = [adapted.truncated(d) for d in dims]
     systems: list[Retriever] = [*base_views, *adapted_views]
     tuned_views: list[Retriever] = []
     if tuned_model is not None:
-        tuned = DenseRetriever(tuned_model, label="tuned", cache_dir=cache_dir)
+        tuned = DenseRetriever(tuned_model, label="tuned", cache_dir=cache_dir, runner=runner)
         tuned_views = [tuned.truncated(d) for d in dims]
         systems += tuned_views
     if chunk_docs is not None:
@@ -192,14 +195,14 @@ def compare_in_workspace(workspace: str | Path, base_model: str | Path, adapter:
     """:func:`compare_base_and_adapter` on a workspace's chunks and eval split (``eval/queries.jsonl`` +
     ``eval/qrels.tsv``), documents scored by their best chunk, vectors cached in the workspace."""
     from embedtune.corpus import load_chunks
-    from embedtune.evaluation.beir import load_qrels, load_queries
+    from embedtune.corpus.chunk import chunk_documents
     from embedtune.retrieval.embedding_cache import default_cache_dir
+    from embedtune.workspace.artifacts import EVAL_QRELS, EVAL_QUERIES
 
     ws = Path(workspace)
     chunks = load_chunks(ws)
-    docs = [Document(c.id, c.text) for c in chunks]
-    chunk_docs = {c.id: list(c.doc_ids) for c in chunks}
-    queries, qrels = load_queries(ws / "eval" / "queries.jsonl"), load_qrels(ws / "eval" / "qrels.tsv")
     kwargs.setdefault("cache_dir", default_cache_dir(ws))
-    return compare_base_and_adapter(docs, queries, qrels, base_model, adapter if adapter is not None else ws / "adapter",
-                                    dims, chunk_docs=chunk_docs, dataset=ws.name, split="eval", **kwargs)
+    return compare_base_and_adapter(chunk_documents(chunks), EVAL_QUERIES.read(ws), EVAL_QRELS.read(ws), base_model,
+                                    adapter if adapter is not None else ws / "adapter", dims,
+                                    chunk_docs={c.id: list(c.doc_ids) for c in chunks}, dataset=ws.name, split="eval",
+                                    **kwargs)

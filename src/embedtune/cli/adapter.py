@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from embedtune.cli.options import InferenceOpt, quiet_libraries, use_inference
+from embedtune.cli.options import InferenceOpt, make_runner, quiet_libraries
 from embedtune.models.registry import DEFAULT_MODEL
 from embedtune.progress import make_console
 from embedtune.workspace import default_workspace
@@ -48,7 +48,6 @@ def train(
     from embedtune.adapter import AdapterConfig, train_adapter
 
     quiet_libraries()
-    use_inference(inference)
     cfg = AdapterConfig()
     if config is not None:
         from embedtune.yaml_file import read_yaml, validate_settings
@@ -58,7 +57,8 @@ def train(
         if section.get("base_model") is None:  # the section follows the run's model unless it names its own
             section["base_model"] = document.get("base_model")
         cfg = validate_settings(AdapterConfig, section, config)
-    updates = {"base_model": model, "kind": kind, "dims": _dims(dims), "epochs": epochs}
+    updates = {"base_model": model, "kind": kind, "dims": _dims(dims), "epochs": epochs,
+               "inference": make_runner(inference).inference if inference is not None else None}
     cfg = cfg.model_copy(update={k: v for k, v in updates.items() if v is not None})
     cfg = AdapterConfig.model_validate(cfg.model_dump())
     result = train_adapter(workspace, cfg, out=out, encode_corpus_if_missing=encode_corpus)
@@ -97,9 +97,9 @@ def evaluate(
     from embedtune.workspace import write_json
 
     quiet_libraries()
-    use_inference(inference)
     budget = {} if reembed_budget is None else {"reembed_budget_s": reembed_budget}
-    result = compare_in_workspace(workspace, model, adapter, _dims(dims), tuned_model=tuned, **budget)
+    result = compare_in_workspace(workspace, model, adapter, _dims(dims), tuned_model=tuned,
+                                  runner=make_runner(inference), **budget)
     console = make_console()
     rows = result.rows()
     table = Table(title=f"base vs adapter, {result.evaluation.n_queries:,} eval queries (NDCG@10)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -34,17 +33,6 @@ def make_runner(inference: str | None = None, ray_address: str | None = None) ->
     from embedtune.retrieval.runner import Runner
 
     return Runner.configure(inference, ray_address)
-
-
-def use_inference(name: str | None) -> str:
-    """For ``embedtune adapter``, whose library code loads models without a Runner yet: make ``name`` this
-    process's ``$EMBEDTUNE_INFERENCE`` (what ``load_embedder`` reads when no backend is named); returns the
-    effective backend. Every other command passes a :func:`make_runner` runner instead."""
-    from embedtune.encoding import check_inference, default_inference
-
-    if name is not None:
-        os.environ["EMBEDTUNE_INFERENCE"] = check_inference(name)
-    return default_inference()
 
 
 def quiet_libraries() -> None:
