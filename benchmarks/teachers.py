@@ -12,6 +12,9 @@ MatryoshkaLoss 384/192/96), test queries never seen, choices made on the dev sli
 - ``*-lr-1e-4``: training-only variants on a copy of a taught workspace (learning rate 5x the default;
   ``-soft`` also divides the teacher's labels by 3 for softer targets); ``ensemble-hard``: half the taught rows
   are those the base model separates least (positive vs hardest mined negative), the teacher filtering the noise;
+- ``mined-4k`` / ``ensemble-4k``: four times the run's training budget (4,096 rows, 128 steps), without and with
+  the teacher; ``llm-claims`` / ``llm-questions``: only LLM-written queries (SmolLM2 on 512 chunks, questions and
+  claims, or questions alone), no offline signal;
 - the teacher alone: the ensemble teacher reranking the base hybrid's top 20 chunks on the test queries
   (document level by MaxP), scored like the models.
 

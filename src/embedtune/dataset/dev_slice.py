@@ -11,7 +11,7 @@ made it easy, both fixed here:
   models being compared, so the choice favours neither base nor tuned (picking the queries or distractors the
   base model gets wrong would: regression to the mean alone would make any other model look better).
 
-The result is a plain :class:`DevSlice`; ``training.stage.dev_split`` wraps it for training and the gate.
+The result is an :class:`EvalSplit`, what training selects checkpoints on and the gate judges on.
 """
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ class DevPair(Protocol):
     positive_text: str | None
 
 
-@dataclass(frozen=True)
-class DevSlice:
-    """Queries, a corpus and the relevant corpus ids per query (binary)."""
+@dataclass
+class EvalSplit:
+    """Held-out queries scored against a corpus: query id -> text, corpus id -> text, query id -> relevant ids."""
 
-    queries: dict[str, str]
-    corpus: dict[str, str]
-    relevant: dict[str, set[str]]
+    queries: Mapping[str, str]
+    corpus: Mapping[str, str]
+    relevant: Mapping[str, set[str]]
 
 
 def build_dev_slice(
@@ -48,7 +48,7 @@ def build_dev_slice(
     max_queries: int = 200,
     max_corpus: int = 1_000,
     hard_per_query: int = 3,
-) -> DevSlice | None:
+) -> EvalSplit | None:
     """A seeded sample of ``pairs`` against their positives, BM25 near misses and random fill.
 
     Args:
@@ -85,10 +85,11 @@ def build_dev_slice(
     queries = {p.query_id: p.query for p in chosen}
     needed = set().union(*relevant.values())
     ids = list(dict.fromkeys([*sorted(needed), *_near_misses(queries, relevant, texts, hard_per_query)]))
-    others = [i for i in texts if i not in set(ids)]
+    taken = set(ids)
+    others = [i for i in texts if i not in taken]
     ids += rng.sample(others, max(0, min(len(others), max_corpus - len(ids))))
     corpus = {i: rewritten.get(i, texts[i]) for i in ids}
-    return DevSlice(queries, corpus, relevant)
+    return EvalSplit(queries, corpus, relevant)
 
 
 def _near_misses(

@@ -85,7 +85,8 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
             chunk_docs={c.id: list(c.doc_ids) for c in chunks}, bm25=config.report.bm25, hybrid=config.report.hybrid,
             cache_dir=default_cache_dir(ws.root), dataset=ws.root.name, split="eval", runner=runner,
         )
-        EVAL_REPORT.write(run, comparison.to_json() | ({"gate": gate} if gate else {}))
+        report = comparison.to_json() | ({"gate": gate} if gate else {})
+        EVAL_REPORT.write(run, report)
         page = comparison_html(comparison, f"embedtune: {ws.root.name}")
         if gate is not None:
             add_gate_section(page, gate)
@@ -96,7 +97,7 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
                          {"eval queries": comparison.evaluation.n_queries}, comparison.dims, comparison.rows())
         run.record.summary = {"queries": comparison.evaluation.n_queries,
                               **{f"delta@{r['dim']}": round(float(r["delta"]), 4) for r in comparison.rows()}}
-    print_comparison(EVAL_REPORT.read(ws), console)
+    print_comparison(report, console)
     return StageResult.recorded(ws, STAGE, comparison, reused=False)
 
 

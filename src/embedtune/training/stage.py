@@ -57,8 +57,7 @@ def dev_split(ws: Workspace, texts: dict[str, str], seed: int) -> EvalSplit | No
     sample of ``dev_pairs.jsonl`` against the text training saw for each positive, BM25 near misses and random
     fill (:mod:`embedtune.dataset.dev_slice`)."""
     dev = DEV_PAIRS.read(ws) if DEV_PAIRS.exists(ws) else []
-    built = build_dev_slice(dev, texts, seed=seed, max_queries=MAX_DEV_QUERIES, max_corpus=MAX_DEV_CORPUS)
-    return EvalSplit(built.queries, built.corpus, built.relevant) if built else None
+    return build_dev_slice(dev, texts, seed=seed, max_queries=MAX_DEV_QUERIES, max_corpus=MAX_DEV_CORPUS)
 
 
 def trained_model_dir(workspace: Workspace | str | Path) -> Path:

@@ -5,26 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from embedtune.models import load_embedder
 from embedtune.training.config import TrainConfig
+from embedtune.dataset.dev_slice import EvalSplit
 from embedtune.training.data import TrainPair, to_dataset
 from embedtune.training.evaluator import MatryoshkaIREvaluator, best_metric_key
 from embedtune.training.losses import build_loss, world_size
 from embedtune.training.progress import RichProgressCallback
-
-
-@dataclass
-class EvalSplit:
-    """Held-out queries scored against a corpus during training."""
-
-    queries: Mapping[str, str]
-    corpus: Mapping[str, str]
-    relevant: Mapping[str, set[str]]
 
 
 @dataclass
