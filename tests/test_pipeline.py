@@ -245,3 +245,14 @@ def test_a_delivered_merge_is_current_on_rerun(tmp_path, small_beir, tiny_model_
     again = run_pipeline(cfg, tmp_path / "ws")
     assert again.model_dir == result.model_dir
     assert next(again.model_dir.glob("*.safetensors")).stat().st_mtime_ns == weights  # the gate did not run again
+
+
+def test_the_held_out_verdict_says_plainly_when_nothing_is_significant():
+    from embedtune.pipeline.evaluate_stage import held_out_verdict
+
+    def row(dim, delta, significant):
+        return {"dim": dim, "delta": delta, "significant": significant}
+
+    assert "not significantly better" in held_out_verdict([row(384, 0.005, False), row(96, 0.007, False)])
+    assert held_out_verdict([row(384, 0.02, True), row(96, 0.004, False)]).endswith("better than base at 384 dims")
+    assert "WORSE than base at 96" in held_out_verdict([row(384, 0.02, True), row(96, -0.03, True)])

@@ -114,9 +114,24 @@ def print_comparison(report: dict[str, Any], console: Console) -> None:
         table.add_row(str(row["dim"]), f"{row['base ndcg@10']:.4f}", f"{row['tuned ndcg@10']:.4f}",
                       f"{mark}{row['delta']:+.4f}", f"{row['p-value']:.3g}")
     console.print(table)
+    console.print(held_out_verdict(report["tuned_vs_base"]), highlight=False)
     if c := report.get("tuned_small_vs_base_full"):
         console.print(f"{c['system']} vs {c['reference']}: {c['system_mean']:.4f} vs {c['reference_mean']:.4f} "
                       f"({c['delta']:+.4f})")
     for name in ("bm25", "hybrid:base", "hybrid:tuned"):
         if name in report["runs"]:
             console.print(f"{name}: {report['runs'][name]['ndcg@10']:.4f}")
+
+
+def held_out_verdict(rows: list[dict[str, Any]]) -> str:
+    """One plain line on the eval queries: where the delivered model is significantly better or worse than base.
+
+    The gate delivers a model only when it beats base on the dev slice; this says whether the held-out queries,
+    which the gate never reads, agree."""
+    better = [r["dim"] for r in rows if r["significant"] and r["delta"] > 0]
+    worse = [r["dim"] for r in rows if r["significant"] and r["delta"] < 0]
+    if worse:
+        return f"held-out queries: significantly WORSE than base at {', '.join(map(str, worse))} dims"
+    if not better:
+        return "held-out queries: not significantly better than base at any dim (the gate chose it on the dev slice)"
+    return f"held-out queries: significantly better than base at {', '.join(map(str, better))} dims"
