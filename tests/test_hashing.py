@@ -27,3 +27,17 @@ def test_a_model_fingerprint_is_its_content_and_follows_an_edit(tmp_path):
     stat = (model / "weights.bin").stat()
     os.utime(model / "weights.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert model_fingerprint(model) != first
+
+
+def test_the_model_card_is_not_part_of_a_model_fingerprint(tmp_path):
+    """run rewrites README.md after evaluating; the vectors cached for the model must stay valid."""
+    model = tmp_path / "model"
+    (model / "docs").mkdir(parents=True)
+    (model / "weights.bin").write_bytes(b"\x00" * 64)
+    (model / "README.md").write_text("card v1")
+    (model / "docs" / "README.md").write_text("nested")
+    first = model_fingerprint(model)
+    (model / "README.md").write_text("card v2, rewritten after evaluation")
+    assert model_fingerprint(model) == first
+    (model / "docs" / "README.md").write_text("a nested file named README.md is content")
+    assert model_fingerprint(model) != first

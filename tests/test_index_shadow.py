@@ -73,7 +73,7 @@ def test_changed_model_is_refused(store, tmp_path, tiny_model_dir, workspace):  
     moved = copy_model(tiny_model_dir, tmp_path / "model")
     st = open_store(store)
     build_index(st, "moved", moved, workspace)
-    (moved / "README.md").write_text("edited after the build\n")
+    (moved / "retrained.txt").write_text("edited after the build\n")  # any file but the model card
     with pytest.raises(EmbedtuneError, match="changed since index version 'moved' was built"):
         shadow_compare(store, "full", "moved", queries)
 

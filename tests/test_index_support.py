@@ -43,10 +43,10 @@ def write_queries(root: Path, n: int = 20) -> tuple[Path, Path]:
 
 
 def copy_model(src: Path, dst: Path) -> Path:
-    """The same weights under another content hash (its README differs): "another model" to the index."""
+    """The same weights under another content hash (an extra file; the model card would not do): "another model"
+    to the index."""
     shutil.copytree(src, dst)
-    with open(dst / "README.md", "a", encoding="utf-8") as f:
-        f.write("\nretrained\n")
+    (dst / "retrained.txt").write_text("retrained\n", encoding="utf-8")
     return dst
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 _BLOCK = 1 << 20
+_MODEL_CARD = ("README.md",)
 
 
 def sha256_text(text: str) -> str:
@@ -48,11 +49,14 @@ def fingerprint_paths(paths: Iterable[str | Path]) -> dict[str, str]:
     return {str(f): (sha256_file(f) if f.exists() else "missing") for f in iter_files(paths)}
 
 
-def fingerprint_dir(path: str | Path) -> str:
-    """One hash for a whole folder (relative names and contents), e.g. a model directory."""
+def fingerprint_dir(path: str | Path, ignore: Iterable[str] = ()) -> str:
+    """One hash for a whole folder (relative names and contents), e.g. a model directory; top-level files
+    named in ``ignore`` are left out."""
     root = Path(path)
     h = hashlib.sha256()
     for f in iter_files([root]):
+        if f.parent == root and f.name in ignore:
+            continue
         h.update(str(f.relative_to(root)).encode())
         h.update(sha256_file(f).encode())
     return h.hexdigest()
@@ -61,6 +65,8 @@ def fingerprint_dir(path: str | Path) -> str:
 def model_fingerprint(path: str | Path) -> str:
     """Content hash of a model folder (or single file): the identity every cache and stage record keys a model by.
 
+    The model card (a top-level README.md) is left out: rewriting it (``run`` does, after evaluating) changes no
+    vector, so it must not invalidate the corpus vectors cached for the model.
     Memoised while its files' sizes and mtimes are unchanged (hashing a model's weights takes seconds).
     """
     p = Path(path).resolve()
@@ -70,4 +76,4 @@ def model_fingerprint(path: str | Path) -> str:
 
 @lru_cache(maxsize=32)
 def _model_fingerprint(path: str, signature: tuple) -> str:
-    return fingerprint_dir(path) if Path(path).is_dir() else sha256_file(path)
+    return fingerprint_dir(path, ignore=_MODEL_CARD) if Path(path).is_dir() else sha256_file(path)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from embedtune.progress import progress_bar
 from embedtune.retrieval.base import Run, ranked
 from embedtune.retrieval.rerank import head_then_tail
 from embedtune.teach.config import TeachConfig
@@ -52,7 +53,11 @@ class TeacherReranker:
         """Teacher-ordered head, first-stage tail (below every head score, as ``CrossEncoderReranker`` does)."""
         heads = {q: ranked(docs) for q, docs in run.items() if q in queries}
         pairs = [(queries[q], texts[d]) for q, ids in heads.items() for d in ids[:top_n]]
-        raw = {name: score_pairs(name, pairs, scorer, self.cache) for name, scorer in self.scorers.items()}
+        raw = {}
+        with progress_bar(transient=True) as bar:  # minutes of cross-encoder work: show counts and ETA
+            for name, scorer in self.scorers.items():
+                task = bar.add_task(f"teacher reranking: {name}", total=len(pairs))
+                raw[name] = score_pairs(name, pairs, scorer, self.cache, lambda n, task=task: bar.advance(task, n))
         out: Run = {}
         start = 0
         for q, ids in heads.items():
