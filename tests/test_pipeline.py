@@ -256,3 +256,18 @@ def test_the_held_out_verdict_says_plainly_when_nothing_is_significant():
     assert "not significantly better" in held_out_verdict([row(384, 0.005, False), row(96, 0.007, False)])
     assert held_out_verdict([row(384, 0.02, True), row(96, 0.004, False)]).endswith("better than base at 384 dims")
     assert "WORSE than base at 96" in held_out_verdict([row(384, 0.02, True), row(96, -0.03, True)])
+
+
+def test_no_held_out_lift_points_to_real_queries_and_to_hybrid_when_it_scores_higher():
+    from embedtune.pipeline.evaluate_stage import next_step
+
+    def report(delta, significant, hybrid):
+        rows = [{"dim": d, "delta": delta, "significant": significant, "tuned ndcg@10": 0.60 + d / 10_000}
+                for d in (96, 384)]
+        return {"tuned_vs_base": rows, "runs": {"bm25": {"ndcg@10": 0.5}, "hybrid:base": {"ndcg@10": hybrid}}}
+
+    assert next_step(report(0.03, True, 0.70)) is None  # a lift the held-out queries confirm needs no advice
+    hint = next_step(report(0.004, False, 0.70))
+    assert "--labelled" in hint and "feedback import" in hint
+    assert hint.endswith("hybrid:base search scores 0.7000 against 0.6384")  # compared with the full-width model
+    assert "hybrid" not in next_step(report(0.004, False, 0.55))

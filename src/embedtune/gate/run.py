@@ -48,7 +48,7 @@ def run_gate(
         base_model: the model training started from (registry name or folder).
         tuned_dir: the trained model's folder.
         dev_split: the dev slice, an :class:`~embedtune.training.train.EvalSplit` (``queries``, ``corpus``,
-            ``relevant``; what ``training.stage._dev_split`` builds) or a :class:`RetrievalSlice`; never the
+            ``relevant``; what ``training.stage.dev_split`` builds) or a :class:`RetrievalSlice`; never the
             eval split. None: no dev slice (the ceiling fallback decides).
         dims: Matryoshka dims to judge (each must be at most the model's size).
         out_dir: where the delivered merge and ``gate.json`` go.

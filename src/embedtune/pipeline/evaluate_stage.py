@@ -115,6 +115,8 @@ def print_comparison(report: dict[str, Any], console: Console) -> None:
                       f"{mark}{row['delta']:+.4f}", f"{row['p-value']:.3g}")
     console.print(table)
     console.print(held_out_verdict(report["tuned_vs_base"]), highlight=False)
+    if hint := next_step(report):
+        console.print(hint, highlight=False)
     if c := report.get("tuned_small_vs_base_full"):
         console.print(f"{c['system']} vs {c['reference']}: {c['system_mean']:.4f} vs {c['reference_mean']:.4f} "
                       f"({c['delta']:+.4f})")
@@ -135,3 +137,19 @@ def held_out_verdict(rows: list[dict[str, Any]]) -> str:
     if not better:
         return "held-out queries: not significantly better than base at any dim (the gate chose it on the dev slice)"
     return f"held-out queries: significantly better than base at {', '.join(map(str, better))} dims"
+
+
+def next_step(report: dict[str, Any]) -> str | None:
+    """What to do when the held-out queries see no significant lift (None when they do).
+
+    Measured (``benchmarks/query_ceiling.py``): more generated rows or steps do not move a strong base model, real
+    queries do; and hybrid search is a gain available today when it beats the tuned model."""
+    if any(r["significant"] and r["delta"] > 0 for r in report["tuned_vs_base"]):
+        return None
+    hint = ("next: real queries are what lift a model here, not more generated ones: train with labelled pairs "
+            "(`embedtune generate --labelled`) or your search logs (`embedtune feedback import`, then `embedtune retrain`)")
+    runs, full = report["runs"], max(report["tuned_vs_base"], key=lambda r: r["dim"])
+    hybrid = max((n for n in ("hybrid:base", "hybrid:tuned") if n in runs), key=lambda n: runs[n]["ndcg@10"], default=None)
+    if hybrid is not None and runs[hybrid]["ndcg@10"] > full["tuned ndcg@10"]:
+        hint += f"; today, {hybrid} search scores {runs[hybrid]['ndcg@10']:.4f} against {full['tuned ndcg@10']:.4f}"
+    return hint
