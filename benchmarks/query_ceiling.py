@@ -20,8 +20,15 @@ where steps are cheap, and measures the ceiling the same harness reaches with hu
 
 Nothing is chosen on the test claims: one fixed setting per recipe (lr 2e-5, batch 64, warm-up 10%), no dev selection.
 
+Two recipes check the harness against the product's own path, a full fine-tune by ``embedtune run`` (the default
+recipe, gate and teacher off so the model is compared as trained, as ``benchmarks/adapter.py`` does; its split keeps
+test-judged abstracts out): ``gold-finetune`` with the human labels (``--labelled`` the BEIR folder's train qrels)
+and ``real-teacher-finetune`` with the teacher's labels as a labelled-pairs file (each claim -> the abstract of the
+teacher's top chunk). Each runs in its own workspace beside ``--workspace``.
+
     python benchmarks/query_ceiling.py --workspace /tmp/embedtune-teachers/scifact/mined \
-        [--recipes generated,real-teacher,real-teacher-kl,gold] [--data ../shared/datasets/scifact]
+        [--recipes generated,real-teacher,real-teacher-kl,gold,gold-finetune,real-teacher-finetune]
+        [--data ../shared/datasets/scifact]
 
 The workspace must have finished ``benchmarks/teachers.py --recipes mined`` (chunks, training rows, eval split).
 Writes benchmarks/results/query_ceiling.json (merged per recipe) with the CPU and its capabilities; the teacher's
@@ -50,6 +57,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "query_ceiling.json"
 DIMS = (384, 192, 96)
 RECIPES = {"generated": ("generated", 1.0, 0.0), "real-teacher": ("real", 5.0, 0.0),
            "real-teacher-kl": ("real", 5.0, 1.0), "gold": ("gold", 5.0, 0.0)}  # rows, epochs, KL weight
+FINETUNE = {"gold-finetune": "gold", "real-teacher-finetune": "real"}
 TEACHER_DEPTH = 20
 
 
@@ -184,6 +192,31 @@ def teacher_labels(ws: Path, corpus: Corpus, claims: dict[str, str], test_docs: 
     return rows
 
 
+def finetune(name: str, source: str, ws: Path, data: Path, corpus: Corpus, taught: list[dict]) -> dict:
+    """``embedtune run`` with labelled queries only (gold qrels, or the teacher's labels as pairs), as trained."""
+    from quality import configure
+
+    from embedtune.pipeline import run_pipeline
+
+    cfg = configure(data, "human", "embedtune")
+    if source == "real":
+        pairs = ws / "query_ceiling" / "real_teacher_pairs.jsonl"
+        pairs.write_text("".join(json.dumps({"query_id": r["query_id"], "query": r["query"],
+                                             "doc_ids": corpus.docs_of[corpus.row[r["ids"][0]]]}) + "\n"
+                                 for r in taught if r["ids"]), encoding="utf-8")
+        cfg.generate = cfg.generate.model_copy(update={"labelled": pairs})
+    cfg.teach = cfg.teach.model_copy(update={"teacher": "none"})
+    cfg.gate = cfg.gate.model_copy(update={"enabled": False})
+    cfg.report = cfg.report.model_copy(update={"rerank": None})
+    t0 = time.perf_counter()
+    result = run_pipeline(cfg, ws.parent / f"query-ceiling-{name}", console)
+    per_dim = {str(r["dim"]): {"ndcg@10": round(r["tuned ndcg@10"], 4), "delta": round(r["delta"], 4),
+                               "p": round(r["p-value"], 4), "significant": r["significant"]}
+               for r in result.eval_report["tuned_vs_base"]}
+    return {"base": {str(r["dim"]): round(r["base ndcg@10"], 4) for r in result.eval_report["tuned_vs_base"]},
+            "per_dim": per_dim, "pipeline_seconds": round(time.perf_counter() - t0, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workspace", type=Path, default=Path("/tmp/embedtune-teachers/scifact/mined"))
@@ -209,6 +242,11 @@ def main() -> None:
     results["machine"] = capability_record()
     results["base"] = {str(d): round(float(np.mean(list(base[d].values()))), 4) for d in DIMS}
     for name in args.recipes.split(","):
+        if name in FINETUNE:
+            taught = teacher_labels(ws, corpus, {q: claims_all[q] for q in train_qrels}, test_docs)
+            results["recipes"][name] = finetune(name, FINETUNE[name], ws, args.data, corpus, taught)
+            RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+            continue
         source, epochs, kl = RECIPES[name]
         if source == "generated":
             rows = [(r["query"], corpus.row[r["positive_ids"][0]], None, None)

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 # Each module defines register(app); one owner per module.
 _COMMAND_MODULES = (
-    "run", "ingest", "generate", "split", "mine", "teach", "train", "evaluate", "models", "index", "serve", "feedback",
+    "run", "ingest", "generate", "label", "split", "mine", "teach", "train", "evaluate", "models", "index", "serve", "feedback",
     "doctor", "adapter",
 )
 for _name in _COMMAND_MODULES:

@@ -147,7 +147,8 @@ def next_step(report: dict[str, Any]) -> str | None:
     if any(r["significant"] and r["delta"] > 0 for r in report["tuned_vs_base"]):
         return None
     hint = ("next: real queries are what lift a model here, not more generated ones: train with labelled pairs "
-            "(`embedtune generate --labelled`) or your search logs (`embedtune feedback import`, then `embedtune retrain`)")
+            "(`embedtune generate --labelled`), a search log without clicks labelled by the teacher (`embedtune label`), "
+            "or click logs (`embedtune feedback import`, then `embedtune retrain`)")
     runs, full = report["runs"], max(report["tuned_vs_base"], key=lambda r: r["dim"])
     hybrid = max((n for n in ("hybrid:base", "hybrid:tuned") if n in runs), key=lambda n: runs[n]["ndcg@10"], default=None)
     if hybrid is not None and runs[hybrid]["ndcg@10"] > full["tuned ndcg@10"]:

@@ -36,16 +36,21 @@ class TeacherReranker:
         config: teach settings (lengths, batch size, spread).
         scorers: model signals already loaded (``cross-encoder``, ``dense``); loaded from ``plan`` when None.
         bm25: a BM25Retriever indexed over the same passages, for the ``bm25`` signal.
+        cache: where scores are kept (default: in memory); a file-backed cache makes a long reranking resumable.
+        models: content hash of each model signal's model (``teach.stage.signal_models``), put in the cache keys;
+            needed with a cache file that other teachers may share.
     """
 
     def __init__(self, plan: TeacherPlan, config: TeachConfig, scorers: Mapping[str, Scorer] | None = None,
-                 bm25=None, ids: list[str] | None = None) -> None:
+                 bm25=None, ids: list[str] | None = None, cache: ScoreCache | None = None,
+                 models: Mapping[str, str] | None = None) -> None:
         from embedtune.teach.stage import load_scorers
 
         self.plan, self.config = plan, config
         self.scorers = dict(scorers) if scorers is not None else load_scorers(plan, config, None)
         self.bm25, self._row = bm25, {d: i for i, d in enumerate(ids or [])}
-        self.cache = ScoreCache()
+        self.cache = cache if cache is not None else ScoreCache()
+        self._keys = {name: f"{name}:{models[name][:16]}" if models else name for name in self.scorers}
         self.label = plan.name
 
     def rerank(self, queries: Mapping[str, str], run: Mapping[str, Mapping[str, float]], texts: Mapping[str, str],
@@ -57,7 +62,8 @@ class TeacherReranker:
         with progress_bar(transient=True) as bar:  # minutes of cross-encoder work: show counts and ETA
             for name, scorer in self.scorers.items():
                 task = bar.add_task(f"teacher reranking: {name}", total=len(pairs))
-                raw[name] = score_pairs(name, pairs, scorer, self.cache, lambda n, task=task: bar.advance(task, n))
+                raw[name] = score_pairs(self._keys[name], pairs, scorer, self.cache,
+                                        lambda n, task=task: bar.advance(task, n))
         out: Run = {}
         start = 0
         for q, ids in heads.items():

@@ -84,10 +84,15 @@ def _params(config: TeachConfig, plan: TeacherPlan, base_model: str) -> dict[str
             "models": {k: model_fingerprint(p) for k, p in (("ce", plan.cross_encoder), ("dense", plan.dense)) if p}}
 
 
-def _signal_models(params: dict[str, Any]) -> dict[str, str]:
-    """Content hash of the model behind each model signal (the base model stands in for a missing dense teacher)."""
-    models = params["models"]
-    return {"cross-encoder": models.get("ce", ""), "dense": models.get("dense", params["base_model"])}
+def signal_models(plan: TeacherPlan, base_model: str) -> dict[str, str]:
+    """Content hash of the model behind each model signal (the base model stands in for a missing dense teacher):
+    score cache keys carry it, so another model never reuses a score."""
+    from embedtune.models import resolve_model
+    from embedtune.retrieval.embedding_cache import model_fingerprint
+
+    dense = plan.dense if plan.dense is not None else resolve_model(base_model)
+    return {"cross-encoder": model_fingerprint(plan.cross_encoder) if plan.cross_encoder else "",
+            "dense": model_fingerprint(dense)}
 
 
 def teach(
@@ -113,7 +118,7 @@ def teach(
         return TeachResult(out, TEACH_REPORT.read(ws), reused=True)
     with ws.stage(STAGE, inputs, params) as run:
         rows, report = _teach_rows(ws, cfg, plan, base_model, ScoreCache(score_cache_path(ws)),
-                                   _signal_models(params), runner)
+                                   signal_models(plan, base_model), runner)
         TRAIN_TEACHER.write(run, rows)
         TEACH_REPORT.write(run, report)
         run.record.summary = {k: report[k] for k in ("teacher", "rows_in", "rows_out", "false_negatives_dropped")}
