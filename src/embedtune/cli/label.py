@@ -20,8 +20,7 @@ def label(
     teacher: Annotated[str, typer.Option(help="auto | cross-encoder | dense | fusion | ensemble")] = "auto",
     cross_encoder: Annotated[str | None, typer.Option(help="Cross-encoder: registry name, folder or cached hub id.")] = None,
 ) -> None:
-    """Label real queries (a search log without clicks) with the teacher: each gets the document the teacher ranks
-    first among the base hybrid's top 20."""
+    """Label real queries (a search log, no clicks) with the teacher's first document in the base hybrid's top 20."""
     from embedtune.teach import TeachConfig
     from embedtune.teach.label_queries import label_queries
     from embedtune.yaml_file import validate_settings
