@@ -75,7 +75,8 @@ class GenerateConfig(BaseModel):
     seed: int = 0
     eval_queries: Path | None = Field(default=None, description="Eval queries (BEIR queries.jsonl) no query may copy.")
     labelled: Path | None = Field(
-        default=None, description="Real training queries: a BEIR folder (qrels/<labelled_split>.tsv) or a JSONL of {query, doc_id}."
+        default=None, description="Real training queries: a BEIR folder (qrels/<labelled_split>.tsv) or a JSONL of {query, doc_id} "
+        "(e.g. a search log labelled by `embedtune label`)."
     )
     labelled_split: str = "train"
     filters: FilterConfig = Field(default_factory=FilterConfig)
