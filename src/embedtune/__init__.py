@@ -54,6 +54,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "MiningConfig": ("embedtune.mining.config", "MiningConfig"),
     "run_teachers": ("embedtune.teach.stage", "teach"),
     "TeachConfig": ("embedtune.teach.config", "TeachConfig"),
+    "label_queries": ("embedtune.teach.label_queries", "label_queries"),
     "train": ("embedtune.training.stage", "train_stage"),
     "TrainConfig": ("embedtune.training.config", "TrainConfig"),
     "evaluate": ("embedtune.evaluation.model_comparison", "compare_base_and_tuned"),
@@ -128,6 +129,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; nothing is imported at run
     from embedtune.retrieval.runner import Runner
     from embedtune.workspace.stage_result import StageResult
     from embedtune.teach.config import TeachConfig
+    from embedtune.teach.label_queries import label_queries
     from embedtune.teach.stage import teach as run_teachers
     from embedtune.training.config import TrainConfig
     from embedtune.training.stage import train_stage as train
