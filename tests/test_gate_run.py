@@ -67,7 +67,10 @@ def test_a_better_model_is_delivered_and_loads(tiny_model_dir, harmful_dir, dev,
     cfg = GateConfig(max_ood_drop=None, keep_grid=True, **FAST)
     result = run_gate(str(harmful_dir), tiny_model_dir, dev, [32, 16, 8], cfg, tmp_path / "gate")
     assert result.delivered in ("tuned", "merged") and result.exit_code == 0 and result.proven
-    assert all(v.comparison.delta > 0 for v in result.verdicts)
+    # The gate's own rule: better somewhere (proven), worse nowhere. At 8 dims the fixture's two models can tie
+    # (its tokenizer is trained anew each run), so only the full width must rise.
+    assert not any(v.status == "worse" for v in result.verdicts)
+    assert max(result.verdicts, key=lambda v: v.dim).comparison.delta > 0
     folders = {p.name for p in (tmp_path / "gate").iterdir() if p.is_dir()}
     assert {"merged-alpha0.25", "merged-alpha0.5", "merged-alpha0.75"} <= folders
     from sentence_transformers import SentenceTransformer
