@@ -214,7 +214,9 @@ def finetune(name: str, source: str, ws: Path, data: Path, corpus: Corpus, taugh
                                "p": round(r["p-value"], 4), "significant": r["significant"]}
                for r in result.eval_report["tuned_vs_base"]}
     return {"base": {str(r["dim"]): round(r["base ndcg@10"], 4) for r in result.eval_report["tuned_vs_base"]},
-            "per_dim": per_dim, "pipeline_seconds": round(time.perf_counter() - t0, 1)}
+            "per_dim": per_dim, "pipeline_seconds": round(time.perf_counter() - t0, 1),
+            "hybrid": {n: round(result.eval_report["runs"][n]["ndcg@10"], 4) for n in ("hybrid:base", "hybrid:tuned")
+                       if n in result.eval_report["runs"]}}
 
 
 def main() -> None:
