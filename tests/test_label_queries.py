@@ -71,6 +71,10 @@ def test_bad_query_files_are_one_line_naming_the_file(tmp_path, ws, tiny_model_d
     ids = read_unlabelled(tmp_path.joinpath("ok.jsonl").write_text('{"query_id": "7", "query": "x y"}\n') and
                           tmp_path / "ok.jsonl")
     assert ids == {"7": "x y"}
+    latin = tmp_path / "log.txt"
+    latin.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"log.txt: not UTF-8 text"):
+        read_unlabelled(latin)
     code, out, err = cli("label", bad, "--out", tmp_path / "o.jsonl", "--workspace", ws, "--model", tiny_model_dir,
                          "--teacher", "fusion")
     assert code != 0 and "log.jsonl:2: row without a 'query' text" in out + err

@@ -60,12 +60,16 @@ def read_unlabelled(path: str | Path) -> dict[str, str]:
     if path.suffix == ".jsonl":
         rows = []
         for line, row in read_jsonl_lines(path):
-            text = row.get("query")
+            text = row.get("query") if isinstance(row, dict) else None
             if not isinstance(text, str) or not text.strip():
                 raise InputError(path, "row without a 'query' text", line=line)
             rows.append((str(row.get("query_id") or row.get("id") or ""), text.strip()))
     else:
-        rows = [("", t.strip()) for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise InputError(path, "not UTF-8 text") from None
+        rows = [("", t.strip()) for t in lines if t.strip()]
     for qid, text in rows:
         if text not in seen:
             seen.add(text)
