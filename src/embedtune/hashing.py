@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 _BLOCK = 1 << 20
-_MODEL_CARD = ("README.md",)
+MODEL_CARD = "README.md"  # a model folder's card (training.model_card writes it): describes, never changes, vectors
 
 
 def sha256_text(text: str) -> str:
@@ -76,4 +76,4 @@ def model_fingerprint(path: str | Path) -> str:
 
 @lru_cache(maxsize=32)
 def _model_fingerprint(path: str, signature: tuple) -> str:
-    return fingerprint_dir(path, ignore=_MODEL_CARD) if Path(path).is_dir() else sha256_file(path)
+    return fingerprint_dir(path, ignore=(MODEL_CARD,)) if Path(path).is_dir() else sha256_file(path)

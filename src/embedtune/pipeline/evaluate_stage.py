@@ -19,6 +19,7 @@ from embedtune.pipeline.runner import run_runner
 from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import default_cache_dir, model_fingerprint
 from embedtune.retrieval.runner import Runner
+from embedtune.training.model_card import model_files, write_model_card
 from embedtune.workspace import StageResult, Workspace
 from embedtune.pipeline.report_sections import add_gate_section, add_teacher_section
 from embedtune.workspace.artifacts import (
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
     from embedtune.evaluation.model_comparison import ModelComparison
 
 STAGE = "evaluate"
-
-
-def model_files(model_dir: Path) -> list[Path]:
-    """A model folder's files but its card (the card is rewritten with these results, after they are known)."""
-    return [f for f in sorted(model_dir.rglob("*")) if f.is_file() and f.name != "README.md"]
 
 
 def report_dims(config: RunConfig) -> list[int]:
@@ -59,7 +55,6 @@ def evaluate(ws: Workspace, config: RunConfig, *, model_dir: Path, dims: list[in
     numbers are then in ``eval_report.json``)."""
     from embedtune.evaluation.model_comparison import compare_base_and_tuned, comparison_html
     from embedtune.models import resolve_model
-    from embedtune.training.model_card import write_model_card
 
     console = console or make_console()
     console.rule("[bold]evaluate")

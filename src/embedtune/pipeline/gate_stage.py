@@ -15,9 +15,9 @@ from embedtune.gate import run_gate
 from embedtune.hashing import fingerprint_paths
 from embedtune.models import resolve_model
 from embedtune.pipeline.config import RunConfig
-from embedtune.pipeline.evaluate_stage import model_files
 from embedtune.progress import make_console
 from embedtune.retrieval.embedding_cache import model_fingerprint
+from embedtune.training.model_card import model_files
 from embedtune.workspace import StageResult, Workspace
 from embedtune.workspace.artifacts import CHUNKS, DEV_PAIRS, GATE_DIR, GATE_RESULT
 

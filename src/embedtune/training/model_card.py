@@ -6,8 +6,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from embedtune import __version__
+from embedtune.hashing import MODEL_CARD
 from embedtune.training.config import TrainConfig
 from embedtune.workspace.atomic import atomic_write
+
+
+def model_files(model_dir: Path) -> list[Path]:
+    """The files of a model folder, or of a folder of models (the gate's merges), but their cards: what a stage
+    records of a model, since a card is rewritten with the evaluation's results after they are known."""
+    return [f for f in sorted(model_dir.rglob("*")) if f.is_file() and f.name != MODEL_CARD]
 
 
 def _table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
@@ -57,7 +64,7 @@ re-normalising.
 ## Before / after
 {_table(comparison, list(comparison[0])) if comparison else "Not evaluated yet."}
 """
-    path = Path(model_dir) / "README.md"
+    path = Path(model_dir) / MODEL_CARD
     with atomic_write(path) as f:
         f.write(text)
     return path

@@ -19,7 +19,7 @@ from embedtune.retrieval.embedding_cache import model_fingerprint
 from embedtune.training.config import TrainConfig
 from embedtune.training.data import TrainPair, teacher_pairs, triplet_pairs
 from embedtune.training.losses import process_rank
-from embedtune.training.model_card import write_model_card
+from embedtune.training.model_card import model_files, write_model_card
 from embedtune.training.train import EvalSplit, TrainResult, train_model
 from embedtune.workspace import Workspace
 from embedtune.workspace.artifacts import (
@@ -131,9 +131,8 @@ def _train_and_record(
              "steps": result.steps, "train seconds": result.seconds},
             result.dims,
         )
-        for f in sorted(result.model_dir.rglob("*")):
-            if f.is_file() and f.name != "README.md":  # the card is rewritten with the eval results later
-                run.add_output(str(f.relative_to(ws.root)))
+        for f in model_files(result.model_dir):  # the card is rewritten with the eval results later
+            run.add_output(str(f.relative_to(ws.root)))
         run.record.summary = {"rows": result.train_rows, "steps": result.steps, "seconds": result.seconds,
                               "best_dev_ndcg@10": result.best_metric}
     return result
