@@ -51,6 +51,7 @@ from embedtune.hardware import capability_record
 from embedtune.progress import console
 from embedtune.retrieval.base import Document, ranked
 from embedtune.retrieval.maxp import max_passage
+from embedtune.teach.label_queries import LABEL_TOP_N
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "query_ceiling.json"
@@ -58,7 +59,6 @@ DIMS = (384, 192, 96)
 RECIPES = {"generated": ("generated", 1.0, 0.0), "real-teacher": ("real", 5.0, 0.0),
            "real-teacher-kl": ("real", 5.0, 1.0), "gold": ("gold", 5.0, 0.0)}  # rows, epochs, KL weight
 FINETUNE = {"gold-finetune": "gold", "real-teacher-finetune": "real"}
-TEACHER_DEPTH = 20
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -164,29 +164,16 @@ def train_tower(rows: list[tuple[str, int, list[int] | None, list[float] | None]
     return model, steps
 
 
-def teacher_labels(ws: Path, corpus: Corpus, claims: dict[str, str], test_docs: set[str]) -> list[dict]:
-    """The ensemble teacher's top ``TEACHER_DEPTH`` chunks per claim (no test-judged abstract), cached on disk."""
-    from embedtune.retrieval.bm25 import BM25Retriever
-    from embedtune.retrieval.dense import DenseRetriever
-    from embedtune.retrieval.embedding_cache import default_cache_dir
-    from embedtune.retrieval.hybrid import HybridRetriever
-    from embedtune.retrieval.runner import Runner
-    from embedtune.teach import TeachConfig, plan_teacher
-    from embedtune.teach.reranker import TeacherReranker
+def teacher_labels(ws: Path, claims: dict[str, str], test_docs: set[str]) -> list[dict]:
+    """The ensemble teacher's top ``LABEL_TOP_N`` chunks per claim (no test-judged abstract), kept on disk."""
+    from embedtune.teach.label_queries import rank_with_teacher
 
     path = ws / "query_ceiling" / "real_teacher.jsonl"
     if path.exists():
         return read_jsonl(path)
-    hybrid = HybridRetriever([BM25Retriever(), DenseRetriever("all-MiniLM-L6-v2", cache_dir=default_cache_dir(ws),
-                                                              runner=Runner())], depth=100)
-    hybrid.index(corpus.documents)
-    allowed = {c for c, docs in zip(corpus.ids, corpus.docs_of) if not set(docs) & test_docs}
-    first = {q: {c: s for c, s in run.items() if c in allowed} for q, run in hybrid.search(claims, 100).items()}
-    cfg = TeachConfig()
-    reranker = TeacherReranker(plan_teacher(cfg), cfg, bm25=hybrid.retrievers[0], ids=corpus.ids)
-    taught = reranker.rerank(claims, first, dict(zip(corpus.ids, corpus.texts)), TEACHER_DEPTH, k=TEACHER_DEPTH)
-    rows = [{"query_id": q, "query": claims[q], "ids": ranked(run)[:TEACHER_DEPTH],
-             "labels": [run[c] for c in ranked(run)[:TEACHER_DEPTH]]} for q, run in taught.items()]
+    taught, _, _ = rank_with_teacher(ws, claims, exclude_docs=test_docs)
+    rows = [{"query_id": q, "query": claims[q], "ids": ranked(run), "labels": [run[c] for c in ranked(run)]}
+            for q, run in taught.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return rows
@@ -245,7 +232,7 @@ def main() -> None:
     results["base"] = {str(d): round(float(np.mean(list(base[d].values()))), 4) for d in DIMS}
     for name in args.recipes.split(","):
         if name in FINETUNE:
-            taught = teacher_labels(ws, corpus, {q: claims_all[q] for q in train_qrels}, test_docs)
+            taught = teacher_labels(ws, {q: claims_all[q] for q in train_qrels}, test_docs)
             results["recipes"][name] = finetune(name, FINETUNE[name], ws, args.data, corpus, taught)
             RESULTS.write_text(json.dumps(results, indent=2) + "\n")
             continue
@@ -256,9 +243,9 @@ def main() -> None:
             extra: dict = {}
         elif source == "real":
             t0 = time.perf_counter()
-            taught = teacher_labels(ws, corpus, {q: claims_all[q] for q in train_qrels}, test_docs)
+            taught = teacher_labels(ws, {q: claims_all[q] for q in train_qrels}, test_docs)
             rows = [(r["query"], corpus.row[r["ids"][0]], [corpus.row[c] for c in r["ids"]], r["labels"])
-                    for r in taught if len(r["ids"]) == TEACHER_DEPTH]
+                    for r in taught if len(r["ids"]) == LABEL_TOP_N]
             extra = {"teacher_seconds_or_cached": round(time.perf_counter() - t0, 1)}
         else:
             chunks_of = corpus.chunks_of()

@@ -79,3 +79,15 @@ def test_bad_query_files_are_one_line_naming_the_file(tmp_path, ws, tiny_model_d
                          "--teacher", "fusion")
     assert code != 0 and "log.jsonl:2: row without a 'query' text" in out + err
     assert "Traceback" not in out + err and not (tmp_path / "o.jsonl").exists()
+
+
+def test_excluded_documents_are_never_a_candidate(ws, tmp_path, tiny_model_dir):
+    from embedtune.teach.label_queries import rank_with_teacher
+
+    _, titles = _queries(ws, tmp_path)
+    excluded = set(list(titles)[:10])
+    queries = {doc: title for doc, title in titles.items()}
+    taught, chunks, _ = rank_with_teacher(ws, queries, FUSION, str(tiny_model_dir), exclude_docs=excluded)
+    doc_of = {c.id: c.doc_id for c in chunks}
+    assert all(run for run in taught.values())
+    assert not {doc_of[c] for run in taught.values() for c in run} & excluded

@@ -120,13 +120,17 @@ def print_comparison(report: dict[str, Any], console: Console) -> None:
             console.print(f"{name}: {report['runs'][name]['ndcg@10']:.4f}")
 
 
+def significant_dims(rows: list[dict[str, Any]], sign: int) -> list[int]:
+    """The dims where the tuned model is significantly better (``sign`` +1) or worse (-1) than base."""
+    return [r["dim"] for r in rows if r["significant"] and r["delta"] * sign > 0]
+
+
 def held_out_verdict(rows: list[dict[str, Any]]) -> str:
     """One plain line on the eval queries: where the delivered model is significantly better or worse than base.
 
     The gate delivers a model only when it beats base on the dev slice; this says whether the held-out queries,
     which the gate never reads, agree."""
-    better = [r["dim"] for r in rows if r["significant"] and r["delta"] > 0]
-    worse = [r["dim"] for r in rows if r["significant"] and r["delta"] < 0]
+    better, worse = significant_dims(rows, +1), significant_dims(rows, -1)
     if worse:
         return f"held-out queries: significantly WORSE than base at {', '.join(map(str, worse))} dims"
     if not better:
@@ -139,7 +143,7 @@ def next_step(report: dict[str, Any]) -> str | None:
 
     Measured (``benchmarks/query_ceiling.py``): more generated rows or steps do not move a strong base model, real
     queries do; and hybrid search is a gain available today when it beats the tuned model."""
-    if any(r["significant"] and r["delta"] > 0 for r in report["tuned_vs_base"]):
+    if significant_dims(report["tuned_vs_base"], +1):
         return None
     hint = ("next: real queries are what lift a model here, not more generated ones: train with labelled pairs "
             "(`embedtune generate --labelled`), a search log without clicks labelled by the teacher (`embedtune label`), "

@@ -23,17 +23,20 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from embedtune.errors import EmbedtuneError, InputError
 from embedtune.hashing import sha256_text
 from embedtune.progress import console
-from embedtune.retrieval.base import ranked
+from embedtune.retrieval.base import Run, ranked
 from embedtune.retrieval.runner import LOCAL, Runner
 from embedtune.teach.config import TeachConfig
+from embedtune.teach.teachers import TeacherPlan
 from embedtune.workspace import Workspace
 from embedtune.workspace.atomic import read_jsonl_lines, write_jsonl
+from embedtune.workspace.rows import Chunk
 
 FIRST_STAGE_DEPTH = 100  # hybrid candidates per query before the teacher reorders the head
 LABEL_TOP_N = 20  # the teacher reorders this many of them (the setting measured in benchmarks/query_ceiling.py)
@@ -79,21 +82,13 @@ def read_unlabelled(path: str | Path) -> dict[str, str]:
     return out
 
 
-def label_queries(
-    workspace: Workspace | str | Path, queries: str | Path, out: str | Path, config: TeachConfig | None = None,
-    base_model: str = "all-MiniLM-L6-v2", *, runner: Runner = LOCAL,
-) -> LabelResult:
-    """Write ``out``: one ``{query_id, query, doc_id, chunk_id, teacher_score}`` row per query, the document of
-    the chunk the teacher puts first among the base hybrid's top ``LABEL_TOP_N``.
-
-    Args:
-        workspace: a workspace after ``ingest`` (its chunks are the candidates).
-        queries: the unlabelled queries (:func:`read_unlabelled`).
-        out: the labelled-pairs JSONL to write (atomically); pass it as ``generate.labelled``.
-        config: the teacher (``teacher``, ``cross_encoder``, ``dense``, lengths, batch size).
-        base_model: the model whose vectors give the hybrid's dense half.
-        runner: loads the base model and encodes the corpus (cached in the workspace).
-    """
+def rank_with_teacher(
+    workspace: Workspace | str | Path, queries: Mapping[str, str], config: TeachConfig | None = None,
+    base_model: str = "all-MiniLM-L6-v2", *, exclude_docs: Collection[str] = (), runner: Runner = LOCAL,
+) -> tuple[Run, list[Chunk], TeacherPlan]:
+    """Each query's top ``LABEL_TOP_N`` chunks in the teacher's order (chunk id -> fused label), from the base
+    hybrid's top ``FIRST_STAGE_DEPTH``; chunks of ``exclude_docs`` are never candidates. Also returns the chunks and
+    the resolved teacher. Teacher scores are cached in the workspace (the ``teach`` stage's cache)."""
     from embedtune.corpus.chunk import chunk_documents, load_chunks
     from embedtune.retrieval.bm25 import BM25Retriever
     from embedtune.retrieval.dense import DenseRetriever
@@ -106,20 +101,42 @@ def label_queries(
 
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cfg = config or TeachConfig()
-    texts = read_unlabelled(queries)
     chunks = load_chunks(ws)
     docs = chunk_documents(chunks)
     plan = plan_teacher(cfg)
     dense = DenseRetriever(base_model, cache_dir=default_cache_dir(ws.root), runner=runner)
     hybrid = HybridRetriever([BM25Retriever(), dense], depth=FIRST_STAGE_DEPTH)
     hybrid.index(docs)
-    first = hybrid.search(texts, FIRST_STAGE_DEPTH)
-    console.print(f"labelling {len(texts):,} queries with {plan.describe()} over the hybrid top {LABEL_TOP_N}",
+    first = hybrid.search(queries, FIRST_STAGE_DEPTH)
+    if exclude_docs:
+        excluded = set(exclude_docs)
+        allowed = {c.id for c in chunks if not excluded.intersection(c.doc_ids)}
+        first = {q: {c: s for c, s in run.items() if c in allowed} for q, run in first.items()}
+    console.print(f"labelling {len(queries):,} queries with {plan.describe()} over the hybrid top {LABEL_TOP_N}",
                   highlight=False)
     reranker = TeacherReranker(plan, cfg, load_scorers(plan, cfg, dense.model), bm25=hybrid.retrievers[0],
                                ids=[d.id for d in docs], cache=ScoreCache(score_cache_path(ws)),
                                models=signal_models(plan, base_model))
-    taught = reranker.rerank(texts, first, {d.id: d.text for d in docs}, LABEL_TOP_N, k=LABEL_TOP_N)
+    return reranker.rerank(queries, first, {d.id: d.text for d in docs}, LABEL_TOP_N, k=LABEL_TOP_N), chunks, plan
+
+
+def label_queries(
+    workspace: Workspace | str | Path, queries: str | Path, out: str | Path, config: TeachConfig | None = None,
+    base_model: str = "all-MiniLM-L6-v2", *, runner: Runner = LOCAL,
+) -> LabelResult:
+    """Write ``out``: one ``{query_id, query, doc_id, chunk_id, teacher_score}`` row per query, the document of
+    the chunk the teacher puts first among the base hybrid's top ``LABEL_TOP_N`` (:func:`rank_with_teacher`).
+
+    Args:
+        workspace: a workspace after ``ingest`` (its chunks are the candidates).
+        queries: the unlabelled queries (:func:`read_unlabelled`).
+        out: the labelled-pairs JSONL to write (atomically); pass it as ``generate.labelled``.
+        config: the teacher (``teacher``, ``cross_encoder``, ``dense``, lengths, batch size).
+        base_model: the model whose vectors give the hybrid's dense half.
+        runner: loads the base model and encodes the corpus (cached in the workspace).
+    """
+    texts = read_unlabelled(queries)
+    taught, chunks, plan = rank_with_teacher(workspace, texts, config, base_model, runner=runner)
     doc_of = {c.id: c.doc_id for c in chunks}
     rows = []
     for qid, run in taught.items():
